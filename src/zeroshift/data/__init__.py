@@ -1,0 +1,43 @@
+"""Benchmarks: the registry of dataset readers, each reading a published folder layout under a data root.
+
+Example:
+    >>> "imagenet_r" in benchmarks and "imagenet_c" in benchmarks
+    True
+    >>> make_benchmark("imagenet_r(label_space='full')", "/data")
+    Traceback (most recent call last):
+    ...
+    zeroshift.errors.SpecError: imagenet_r: unknown parameter 'label_space' (known: none)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zeroshift.data.base import Benchmark, Dataset, LabelSpace
+from zeroshift.registry import Registry
+from zeroshift.specs import CallSpec
+
+benchmarks: Registry[type[Benchmark]] = Registry("benchmark")
+
+for _name, _target in {
+    "imagenet": "zeroshift.data.imagenet:ImageNetVal",
+    "imagenet_v2": "zeroshift.data.imagenet:ImageNetV2",
+    "imagenet_sketch": "zeroshift.data.imagenet:ImageNetSketch",
+    "imagenet_r": "zeroshift.data.imagenet:ImageNetR",
+    "imagenet_a": "zeroshift.data.imagenet:ImageNetA",
+    "imagenet_c": "zeroshift.data.imagenet:ImageNetC",
+    "objectnet": "zeroshift.data.objectnet:ObjectNet",
+}.items():
+    benchmarks.register_lazy(_name, _target)
+
+
+def make_benchmark(spec: str | CallSpec, data_root: str | Path | None) -> Benchmark:
+    """Build the benchmark a spec names, with its parameters checked.
+
+    The label space is not a benchmark parameter: it is a field of the run (``--label-space``).
+    """
+    call = CallSpec.parse(spec)
+    return benchmarks.get(call.name)(data_root, **call.kwargs)
+
+
+__all__ = ["Benchmark", "Dataset", "LabelSpace", "benchmarks", "make_benchmark"]

@@ -1,0 +1,164 @@
+"""Hugging Face transformers backend: ``hf:REPO`` or ``hf:/local/dir`` for CLIPModel and SiglipModel, and
+``random:hf//local/dir?seed=N`` for random weights from a local config.
+
+A local directory loads with ``local_files_only=True`` and never touches the network. Remote code runs only
+when the spec says ``?trust_remote_code=true`` (the CLI's ``--trust-remote-code``). Geometry is the model's own
+image processor with normalisation switched off; SigLIP text is padded to its fixed length, as it was trained.
+
+Example:
+    >>> from zeroshift.specs import ModelSpec
+    >>> HFModel.identity(ModelSpec.parse("hf:openai/clip-vit-base-patch32"))["repo"]
+    'openai/clip-vit-base-patch32'
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from PIL import Image
+
+from zeroshift.digest import folder_digest
+from zeroshift.errors import ModelLoadError
+from zeroshift.models.base import Preprocess, ZeroShotModel
+from zeroshift.models.metadata import build_info
+from zeroshift.models.open_clip import random_seed
+from zeroshift.specs import ModelSpec
+
+#: transformers model types this backend drives, with the class that loads them
+SUPPORTED = {"clip": "CLIPModel", "siglip": "SiglipModel", "siglip2": "Siglip2Model"}
+
+
+class HFGeometry:
+    """Picklable geometry: the model's image processor with normalisation switched off."""
+
+    def __init__(self, processor: Any) -> None:
+        self.processor = processor
+
+    def __call__(self, image: Image.Image) -> torch.Tensor:
+        out = self.processor(images=image, return_tensors="pt", do_normalize=False)
+        return out["pixel_values"][0].float()
+
+
+def _is_local(name: str) -> bool:
+    return name.startswith(("/", ".", "~")) or os.path.isdir(name)
+
+
+class HFModel(ZeroShotModel):
+    """A transformers CLIP or SigLIP model behind the common protocol."""
+
+    backend = "transformers"
+
+    def __init__(self, spec: ModelSpec, module: Any, processor: Any, tokenizer: Any, model_type: str) -> None:
+        self.spec = spec
+        self.module = module.eval()
+        self.tokenizer = tokenizer
+        self.model_type = model_type
+        mean = tuple(float(m) for m in processor.image_mean)
+        std = tuple(float(s) for s in processor.image_std)
+        size = getattr(processor, "size", None)
+        crop = getattr(processor, "crop_size", None)
+        config = {
+            "steps": [type(processor).__name__],
+            "resize": dict(size) if isinstance(size, dict) else size,
+            "crop": dict(crop) if isinstance(crop, dict) else crop,
+            "interpolation": str(getattr(processor, "resample", "")),
+            "do_center_crop": bool(getattr(processor, "do_center_crop", False)),
+        }
+        self.preprocess = Preprocess(HFGeometry(processor), mean, std, config)
+        vision = module.config.vision_config
+        arch = f"{model_type}-vit-h{vision.hidden_size}-p{vision.patch_size}-{vision.image_size}px"
+        key = None if _is_local(spec.name) or random_seed(spec) is not None else spec.name
+        self.info = build_info(arch, "hf", key, self.count_params())
+        self.info.family = "ViT"
+
+    @classmethod
+    def identity(cls, spec: ModelSpec) -> dict[str, Any]:  # noqa: D102
+        import transformers
+
+        ident: dict[str, Any] = {"backend": "transformers"}
+        seed = random_seed(spec)
+        if _is_local(spec.name):
+            path = os.path.abspath(os.path.expanduser(spec.name))
+            if not os.path.isdir(path):
+                raise ModelLoadError(f"{spec}: no model folder at {path}")
+            ident["folder_sha256"] = folder_digest(path)
+        else:
+            ident["repo"] = spec.name
+            ident["revision"] = spec.option_dict.get("revision", "main")
+        if seed is not None:
+            ident.update(seed=seed, transformers=transformers.__version__, torch=torch.__version__.split("+")[0])
+        return ident
+
+    @classmethod
+    def load(cls, spec: ModelSpec) -> HFModel:  # noqa: D102
+        import transformers
+
+        options = spec.option_dict
+        trust = options.get("trust_remote_code", "false").lower() in ("1", "true", "yes")
+        local = _is_local(spec.name)
+        source = os.path.abspath(os.path.expanduser(spec.name)) if local else spec.name
+        kwargs: dict[str, Any] = {"local_files_only": local, "trust_remote_code": trust}
+        if "revision" in options:
+            kwargs["revision"] = options["revision"]
+        try:
+            config = transformers.AutoConfig.from_pretrained(source, **kwargs)
+        except (OSError, ValueError) as err:
+            if local:
+                raise ModelLoadError(f"{spec}: no transformers config in {source} ({str(err).splitlines()[0]})") from None
+            raise ModelLoadError(
+                f"{spec}: could not load {source!r} from the hub or the local HF cache; without network, download it "
+                f"(huggingface-cli download {source} --local-dir DIR) and pass hf:DIR"
+            ) from None
+        model_type = config.model_type
+        if model_type not in SUPPORTED:
+            raise ModelLoadError(
+                f"{spec}: model type {model_type!r} is not supported (supported: {', '.join(sorted(SUPPORTED))})"
+            )
+        model_cls = getattr(transformers, SUPPORTED[model_type])
+        seed = random_seed(spec)
+        try:
+            if seed is not None:
+                torch.manual_seed(seed)
+                module = model_cls(config)
+            else:
+                module = model_cls.from_pretrained(source, use_safetensors=None, **kwargs)
+            processor = transformers.AutoImageProcessor.from_pretrained(source, **kwargs)
+            tokenizer = transformers.AutoTokenizer.from_pretrained(source, **kwargs)
+        except (OSError, ValueError, RuntimeError) as err:
+            raise ModelLoadError(f"{spec}: could not load weights, processor or tokenizer: {str(err).splitlines()[0]}") from None
+        model = cls(spec, module, processor, tokenizer, model_type)
+        if seed is not None:
+            model.info.training_data, model.info.source = "none (random init)", "random"
+        return model
+
+    @property
+    def logit_scale(self) -> float:  # noqa: D102
+        return float(self.module.logit_scale.exp())
+
+    @property
+    def logit_bias(self) -> float:  # noqa: D102
+        bias = getattr(self.module, "logit_bias", None)
+        return float(bias) if bias is not None else 0.0
+
+    @staticmethod
+    def _features(out: Any) -> torch.Tensor:
+        # transformers < 5 returns the projected tensor; 5.x returns an output whose pooler_output it is
+        return out if isinstance(out, torch.Tensor) else out.pooler_output
+
+    def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        return torch.nn.functional.normalize(self._features(self.module.get_image_features(pixel_values=pixels)), dim=-1)
+
+    def encode_text(self, texts: Sequence[str]) -> torch.Tensor:  # noqa: D102
+        text_config = self.module.config.text_config
+        if self.model_type.startswith("siglip"):
+            kwargs: dict[str, Any] = {"padding": "max_length", "max_length": text_config.max_position_embeddings}
+        else:
+            kwargs = {"padding": True, "max_length": text_config.max_position_embeddings}
+        tokens = self.tokenizer(list(texts), truncation=True, return_tensors="pt", **kwargs).to(self.device)
+        inputs = {k: v for k, v in tokens.items() if k in ("input_ids", "attention_mask")}
+        if self.model_type.startswith("siglip"):
+            inputs.pop("attention_mask", None)  # SigLIP was trained without a text attention mask
+        return torch.nn.functional.normalize(self._features(self.module.get_text_features(**inputs)), dim=-1)
