@@ -7,6 +7,7 @@ Example:
     >>> _ = open(path, "wb").write(b"abc")
     >>> file_digest(path)[:12]
     'ba7816bf8f01'
+
 """
 
 from __future__ import annotations

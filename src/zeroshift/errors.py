@@ -10,6 +10,7 @@ Example:
     ... except UsageError as err:
     ...     print(err)
     imagenet_r: no folder at /data/imagenet-r
+
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ Example:
     >>> os.environ["ZEROSHIFT_CACHE"] = "/tmp/zs-cache"
     >>> str(cache_dir())
     '/tmp/zs-cache'
+
 """
 
 from __future__ import annotations

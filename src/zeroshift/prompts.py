@@ -10,6 +10,7 @@ Example:
     ['a photo of a goldfish.']
     >>> len(load_prompts("openai").templates)
     80
+
 """
 
 from __future__ import annotations
@@ -82,8 +83,11 @@ def load_prompts(name_or_path: str) -> PromptSet:
     path = Path(name_or_path).expanduser()
     if not path.is_file():
         raise SpecError(
-            f"unknown prompt set {name_or_path!r}" + (suggest(name_or_path, builtin_prompt_sets()) or
-            f"; built-in sets: {', '.join(builtin_prompt_sets())}, or give a .txt/.json file")
+            f"unknown prompt set {name_or_path!r}"
+            + (
+                suggest(name_or_path, builtin_prompt_sets())
+                or f"; built-in sets: {', '.join(builtin_prompt_sets())}, or give a .txt/.json file"
+            )
         )
     text = path.read_text(encoding="utf-8")
     name = str(path.resolve())

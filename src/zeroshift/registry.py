@@ -15,6 +15,7 @@ Example:
     Traceback (most recent call last):
     ...
     zeroshift.errors.SpecError: unknown shape 'sqare'; did you mean 'square'?
+
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def suggest(name: str, known: list[str], n: int = 3) -> str:
     Example:
         >>> suggest("imagenett", ["imagenet", "objectnet"])
         "; did you mean 'imagenet'?"
+
     """
     close = difflib.get_close_matches(name, known, n=n, cutoff=0.6)
     if not close:
@@ -54,6 +56,7 @@ class Registry(Generic[T]):
         >>> r.register_lazy("sqrt", "math:sqrt")
         >>> r.get("sqrt")(16.0)
         4.0
+
     """
 
     def __init__(self, kind: str) -> None:

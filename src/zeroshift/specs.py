@@ -16,6 +16,7 @@ Example:
     "corruption(name='fog', severity=3)"
     >>> ModelSpec.parse("random:open_clip/ViT-B-32?seed=0").canonical
     'random:open_clip/ViT-B-32?seed=0'
+
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def canonical_value(value: Any) -> str:
     Example:
         >>> canonical_value([1, 2])
         '(1, 2)'
+
     """
     if isinstance(value, list | tuple):
         value = tuple(value)
@@ -66,6 +68,7 @@ class CallSpec:
         >>> spec = CallSpec.parse("imagenet_r(label_space='full')")
         >>> spec.name, spec.kwargs
         ('imagenet_r', {'label_space': 'full'})
+
     """
 
     name: str
@@ -137,6 +140,7 @@ class ModelSpec:
         >>> s = ModelSpec.parse("open_clip:ViT-B-32@laion2b_s34b_b79k")
         >>> s.scheme, s.name, s.ref
         ('open_clip', 'ViT-B-32', 'laion2b_s34b_b79k')
+
     """
 
     scheme: str
@@ -198,6 +202,7 @@ def canonical_json(obj: Any) -> str:
     Example:
         >>> canonical_json({"b": 1, "a": [1, 2]})
         '{"a":[1,2],"b":1}'
+
     """
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
@@ -208,6 +213,7 @@ def fingerprint(obj: Any, length: int = 24) -> str:
     Example:
         >>> fingerprint({"model": "zoo:x"}) == fingerprint({"model": "zoo:x"})
         True
+
     """
     digest = hashlib.sha256((canonical_json(obj) + "|" + CACHE_VERSION).encode()).hexdigest()
     return digest[:length]
@@ -223,6 +229,7 @@ class RunSpec:
     Example:
         >>> RunSpec.make("zoo:clip-vit-diverse", "factorworld", prompts="simple").canonical["benchmark"]
         'factorworld'
+
     """
 
     model: ModelSpec

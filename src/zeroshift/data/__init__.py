@@ -7,6 +7,7 @@ Example:
     Traceback (most recent call last):
     ...
     zeroshift.errors.SpecError: imagenet_r: unknown parameter 'label_space' (known: none)
+
 """
 
 from __future__ import annotations

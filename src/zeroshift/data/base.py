@@ -13,6 +13,7 @@ Example:
     >>> import torch
     >>> space.class_scores(torch.tensor([[1.0, 9.0, 3.0]]), used_only=False).tolist()
     [[1.0, 3.0]]
+
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class LabelSpace:
         columns: for each evaluated class, the universe columns that vote for it.
         reduce: ``"max"`` (max logit over a class's columns) or ``"mean_prob"`` (mean softmax probability
             over the whole universe, model-vs-human's decision mapping).
+
     """
 
     name: str
@@ -82,8 +84,13 @@ class LabelSpace:
     def fingerprint_data(self) -> dict[str, Any]:
         """What identifies this protocol in fingerprints and records."""
         digest = hashlib.sha256(repr((self.class_names, self.columns, self.reduce)).encode()).hexdigest()[:16]
-        return {"name": self.name, "universe": self.universe, "n_classes": len(self.class_names),
-                "reduce": self.reduce, "digest": digest}
+        return {
+            "name": self.name,
+            "universe": self.universe,
+            "n_classes": len(self.class_names),
+            "reduce": self.reduce,
+            "digest": digest,
+        }
 
     def class_scores(self, logits: torch.Tensor, used_only: bool = True) -> torch.Tensor:
         """Map logits over the universe (or over :attr:`used_columns` only) to scores per evaluated class.
@@ -163,6 +170,7 @@ class Benchmark:
         >>> from zeroshift.data import benchmarks
         >>> "imagenet_r" in benchmarks
         True
+
     """
 
     #: registry name
@@ -184,6 +192,11 @@ class Benchmark:
 
     def __init__(self, data_root: Path | str | None = None, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))
+        if "label_space" in unknown:
+            raise SpecError(
+                f"{self.name}: the label space is a run option, not a benchmark parameter: "
+                f"use --label-space {params['label_space']}"
+            )
         if unknown:
             known = ", ".join(sorted(self.defaults)) or "none"
             raise SpecError(f"{self.name}: unknown parameter {unknown[0]!r} (known: {known})")
@@ -209,6 +222,10 @@ class Benchmark:
         """Return the label space called ``name`` (None: the default, the first of :attr:`label_spaces`)."""
         raise NotImplementedError
 
+    def class_display_names(self, dataset: Dataset) -> list[str]:
+        """Readable names of the native classes (written by typographic attacks, shown in reports)."""
+        return list(dataset.classes)
+
     def native_to_label(self, space: LabelSpace) -> np.ndarray:
         """Map native targets (indices into ``Dataset.classes``) to label indices of ``space``."""
         return np.arange(len(space.class_names))
@@ -230,5 +247,7 @@ class Benchmark:
 def list_images(folder: Path) -> list[Path]:
     """Image files directly inside ``folder``, sorted by name (hidden files ignored)."""
     return sorted(
-        p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS
     )

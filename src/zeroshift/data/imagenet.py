@@ -9,10 +9,13 @@ Example:
     >>> bench = ImageNetR("/nonexistent")
     >>> bench.label_space("subset").class_names[:2]
     ('goldfish', 'great white shark')
-    >>> bench.dataset()
-    Traceback (most recent call last):
-    ...
-    zeroshift.errors.DatasetError: imagenet_r: no dataset folder at /nonexistent/imagenet-r. Expected layout: imagenet-r/<wnid>/*.jpg (200 WordNet-id folders). Published at https://github.com/hendrycks/imagenet-r (imagenet-r.tar).
+    >>> from zeroshift.errors import DatasetError
+    >>> try:
+    ...     bench.dataset()
+    ... except DatasetError as err:
+    ...     print(str(err)[:60])
+    imagenet_r: no dataset folder at /nonexistent/imagenet-r. Ex
+
 """
 
 from __future__ import annotations
@@ -106,6 +109,11 @@ class ImageNetFolder(Benchmark):
         """``subset`` (the benchmark's classes) or ``full`` (all 1000)."""
         name = self.resolve_label_space(name)
         return imagenet_label_space(name, self.class_wnids() if name == "subset" else None)
+
+    def class_display_names(self, dataset: Dataset) -> list[str]:
+        """CLIP's names of the benchmark's classes."""
+        names, index = clip_classnames(), wnid_index()
+        return [names[index[w]] for w in self.class_wnids()]
 
     def native_to_label(self, space: LabelSpace) -> np.ndarray:
         """Map native targets (positions in :meth:`class_wnids`) to label indices of ``space``."""

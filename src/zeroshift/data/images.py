@@ -12,6 +12,7 @@ Example:
     >>> image, note = load_rgb(path)
     >>> image.mode, note
     ('RGB', 'CMYK->RGB')
+
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ def _to_8bit(image: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(np.round(scaled * 255.0), 0, 255).astype(np.uint8), mode="L")
 
 
-def load_rgb(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS, reduce_to: int = 1024) -> tuple[Image.Image, str]:
+def load_rgb(
+    path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS, reduce_to: int = 1024
+) -> tuple[Image.Image, str]:
     """Open ``path`` as an RGB image and say what conversion, if any, was applied.
 
     Args:
@@ -59,6 +62,7 @@ def load_rgb(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS, reduce_
 
     Raises:
         BadImageError: with ``reason`` one of :data:`SKIP_REASONS`.
+
     """
     path = os.fspath(path)
     try:

@@ -7,6 +7,7 @@ Example:
     'tench'
     >>> len(subset_wnids("imagenet_r"))
     200
+
 """
 
 from __future__ import annotations

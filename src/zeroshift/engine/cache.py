@@ -16,10 +16,12 @@ Example:
     ['d']
     >>> bank.get(["b", "a"]).tolist()
     [[0.0, 1.0], [1.0, 0.0]]
+
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -90,10 +92,8 @@ class VectorBank:
 
     def _discard(self, name: str) -> None:
         for suffix in (".json", ".safetensors"):
-            try:
+            with contextlib.suppress(OSError):
                 (self.folder / f"{name}{suffix}").unlink()
-            except OSError:
-                pass
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -155,6 +155,7 @@ class Cache:
         >>> cache = Cache(tempfile.mkdtemp())
         >>> cache.bank("features", "abc", {"model": "x"}).folder.name
         'abc'
+
     """
 
     KINDS = ("features", "heads", "logits", "attacks")

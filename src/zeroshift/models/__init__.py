@@ -6,6 +6,7 @@ Example:
     >>> handle = resolve_model("random:open_clip/ViT-B-32?seed=0")
     >>> len(handle.fingerprint)
     24
+
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class ModelHandle:
         spec: the parsed spec.
         identity: what identifies weights and preprocessing (from the adapter, without loading).
         fingerprint: hash of the identity; keys every cached artefact of this model.
+
     """
 
     spec: ModelSpec

@@ -14,6 +14,7 @@ Example:
     >>> pre = Preprocess(geometry=None, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), config={})
     >>> pre.normalize(torch.ones(1, 3, 2, 2)).flatten().tolist()[:2]
     [1.0, 1.0]
+
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Preprocess:
         mean: per-channel mean of the normalisation.
         std: per-channel std of the normalisation.
         config: what is recorded: image size, resize mode, interpolation, crop.
+
     """
 
     geometry: Callable[[Image.Image], torch.Tensor] | None
@@ -70,6 +72,7 @@ class ModelInfo:
         loss: ``contrastive`` (CLIP softmax), ``sigmoid`` (SigLIP) or ``supervised``.
         fine_tuned: whether the model was fine-tuned after pretraining.
         source: where the training metadata came from (``data file``, ``user``, ``zoo``, ``unknown``).
+
     """
 
     architecture: str
@@ -154,7 +157,9 @@ class ZeroShotModel(ABC):
         return sum(p.numel() for p in self.module.parameters())
 
 
-def split_normalize(transform: Any) -> tuple[Callable[[Image.Image], torch.Tensor], tuple[float, ...], tuple[float, ...]]:
+def split_normalize(
+    transform: Any,
+) -> tuple[Callable[[Image.Image], torch.Tensor], tuple[float, ...], tuple[float, ...]]:
     """Split a torchvision ``Compose`` ending in ``Normalize`` into (geometry, mean, std).
 
     Example:
@@ -162,6 +167,7 @@ def split_normalize(transform: Any) -> tuple[Callable[[Image.Image], torch.Tenso
         >>> geo, mean, std = split_normalize(T.Compose([T.ToTensor(), T.Normalize((0.5,), (0.25,))]))
         >>> mean, std
         ((0.5,), (0.25,))
+
     """
     from torchvision import transforms as T
 

@@ -8,6 +8,7 @@ Example:
     >>> import torch
     >>> class_embedding(torch.tensor([[3.0, 4.0], [0.0, 1.0]])).tolist()  # mean of unit rows, renormalised
     [0.3162277936935425, 0.9486833214759827]
+
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def text_head(
         device: where to run the text encoder.
         batch_texts: texts per forward pass (several classes share a batch).
         on_encode: called with the number of classes encoded, after each batch.
+
     """
     bank = cache.bank("heads", head_fingerprint(model, prompts), {"model": str(model.spec), "prompts": prompts.name})
     missing = list(dict.fromkeys(bank.missing(list(names))))

@@ -9,6 +9,7 @@ Example:
     >>> from zeroshift.specs import ModelSpec
     >>> HFModel.identity(ModelSpec.parse("hf:openai/clip-vit-base-patch32"))["repo"]
     'openai/clip-vit-base-patch32'
+
 """
 
 from __future__ import annotations
@@ -107,7 +108,9 @@ class HFModel(ZeroShotModel):
             config = transformers.AutoConfig.from_pretrained(source, **kwargs)
         except (OSError, ValueError) as err:
             if local:
-                raise ModelLoadError(f"{spec}: no transformers config in {source} ({str(err).splitlines()[0]})") from None
+                raise ModelLoadError(
+                    f"{spec}: no transformers config in {source} ({str(err).splitlines()[0]})"
+                ) from None
             raise ModelLoadError(
                 f"{spec}: could not load {source!r} from the hub or the local HF cache; without network, download it "
                 f"(huggingface-cli download {source} --local-dir DIR) and pass hf:DIR"
@@ -128,7 +131,9 @@ class HFModel(ZeroShotModel):
             processor = transformers.AutoImageProcessor.from_pretrained(source, **kwargs)
             tokenizer = transformers.AutoTokenizer.from_pretrained(source, **kwargs)
         except (OSError, ValueError, RuntimeError) as err:
-            raise ModelLoadError(f"{spec}: could not load weights, processor or tokenizer: {str(err).splitlines()[0]}") from None
+            raise ModelLoadError(
+                f"{spec}: could not load weights, processor or tokenizer: {str(err).splitlines()[0]}"
+            ) from None
         model = cls(spec, module, processor, tokenizer, model_type)
         if seed is not None:
             model.info.training_data, model.info.source = "none (random init)", "random"
@@ -136,12 +141,12 @@ class HFModel(ZeroShotModel):
 
     @property
     def logit_scale(self) -> float:  # noqa: D102
-        return float(self.module.logit_scale.exp())
+        return float(self.module.logit_scale.detach().exp())
 
     @property
     def logit_bias(self) -> float:  # noqa: D102
         bias = getattr(self.module, "logit_bias", None)
-        return float(bias) if bias is not None else 0.0
+        return float(bias.detach()) if bias is not None else 0.0
 
     @staticmethod
     def _features(out: Any) -> torch.Tensor:
@@ -149,7 +154,9 @@ class HFModel(ZeroShotModel):
         return out if isinstance(out, torch.Tensor) else out.pooler_output
 
     def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:  # noqa: D102
-        return torch.nn.functional.normalize(self._features(self.module.get_image_features(pixel_values=pixels)), dim=-1)
+        return torch.nn.functional.normalize(
+            self._features(self.module.get_image_features(pixel_values=pixels)), dim=-1
+        )
 
     def encode_text(self, texts: Sequence[str]) -> torch.Tensor:  # noqa: D102
         text_config = self.module.config.text_config

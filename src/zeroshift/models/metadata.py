@@ -10,6 +10,7 @@ Example:
     'LAION-2B'
     >>> family_of("ViT-B-32"), family_of("resnet50")
     ('ViT', 'ResNet')
+
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ Example:
     >>> from zeroshift.specs import ModelSpec
     >>> OpenCLIPModel.identity(ModelSpec.parse("open_clip:ViT-B-32@openai"))["tag"]
     'openai'
+
 """
 
 from __future__ import annotations
@@ -119,8 +120,9 @@ class OpenCLIPModel(ZeroShotModel):
         except Exception as err:  # hub errors come in many types
             if pretrained and not spec.ref_is_path:
                 raise ModelLoadError(
-                    f"{spec}: could not fetch pretrained weights {pretrained!r} ({type(err).__name__}); without network, "
-                    f"download the checkpoint and pass its path: open_clip:{arch}@/path/to/open_clip_model.safetensors"
+                    f"{spec}: could not fetch pretrained weights {pretrained!r} ({type(err).__name__}); "
+                    "without network, download the checkpoint and pass its path: "
+                    f"open_clip:{arch}@/path/to/open_clip_model.safetensors"
                 ) from None
             raise ModelLoadError(f"{spec}: could not load {pretrained}: {str(err).splitlines()[0]}") from None
         key = None if seed is not None or pretrained is None or spec.ref_is_path else f"{arch}@{pretrained}"
@@ -131,12 +133,12 @@ class OpenCLIPModel(ZeroShotModel):
 
     @property
     def logit_scale(self) -> float:  # noqa: D102
-        return float(self.module.logit_scale.exp())
+        return float(self.module.logit_scale.detach().exp())
 
     @property
     def logit_bias(self) -> float:  # noqa: D102
         bias = getattr(self.module, "logit_bias", None)
-        return float(bias) if bias is not None else 0.0
+        return float(bias.detach()) if bias is not None else 0.0
 
     def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:  # noqa: D102
         return self.module.encode_image(pixels, normalize=True)

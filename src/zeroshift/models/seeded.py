@@ -7,6 +7,7 @@ Example:
     >>> from zeroshift.specs import ModelSpec
     >>> backend_spec(ModelSpec.parse("random:open_clip/ViT-B-32?seed=3")).canonical
     'open_clip:ViT-B-32?seed=3'
+
 """
 
 from __future__ import annotations

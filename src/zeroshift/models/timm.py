@@ -8,6 +8,7 @@ Example:
     >>> from zeroshift.specs import ModelSpec
     >>> TimmModel.identity(ModelSpec.parse("timm:resnet50.a1_in1k"))["name"]
     'resnet50.a1_in1k'
+
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ class TimmModel(ZeroShotModel):
         self.module = module.eval()
         config = timm.data.resolve_data_config({}, model=module)
         geometry, mean, std = split_normalize(timm.data.create_transform(**config))
-        self.preprocess = Preprocess(geometry, mean, std, {**describe_transform(geometry), "crop_pct": config.get("crop_pct")})
+        self.preprocess = Preprocess(
+            geometry, mean, std, {**describe_transform(geometry), "crop_pct": config.get("crop_pct")}
+        )
         arch = spec.name.split(".")[0]
         key = None if random_seed(spec) is not None else spec.name
         self.info = build_info(arch, "timm", key, self.count_params())
@@ -87,7 +90,9 @@ class TimmModel(ZeroShotModel):
                 f"and pass their path: timm:{spec.name}@/path/to/model.safetensors"
             ) from None
         if getattr(module, "num_classes", 1000) != 1000:
-            raise ModelLoadError(f"{spec}: has {module.num_classes} outputs; zeroshift maps timm models over 1000 ImageNet classes")
+            raise ModelLoadError(
+                f"{spec}: has {module.num_classes} outputs; zeroshift maps timm models over 1000 ImageNet classes"
+            )
         model = cls(spec, module)
         if seed is not None:
             model.info.training_data, model.info.source = "none (random init)", "random"

@@ -1,0 +1,1 @@
+"""The ``zeroshift`` command line (typer); the library knows nothing of it."""

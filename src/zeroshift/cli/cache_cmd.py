@@ -1,0 +1,40 @@
+"""``zeroshift cache info|clear``: what the artefact cache holds, and removing it."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from zeroshift.engine.cache import Cache
+from zeroshift.errors import UsageError
+
+app = typer.Typer(help="Inspect or clear the artefact cache.", no_args_is_help=True)
+
+
+@app.command("info")
+def info(cache_dir: str = typer.Option(None, "--cache-dir", help="Cache folder [default: $ZEROSHIFT_CACHE].")) -> None:
+    """Show the banks, chunks and bytes per artefact kind."""
+    cache = Cache(cache_dir)
+    table = Table(title=f"cache at {cache.root}")
+    for column in ("kind", "banks", "chunks", "MB"):
+        table.add_column(column, justify="right" if column != "kind" else "left")
+    for kind, row in cache.info().items():
+        table.add_row(kind, str(row["banks"]), str(row["chunks"]), f"{row['bytes'] / 1e6:.1f}")
+    Console().print(table)
+
+
+@app.command("clear")
+def clear(
+    kind: str = typer.Option(None, "--kind", help="Only this artefact kind (features, heads, ...)."),
+    cache_dir: str = typer.Option(None, "--cache-dir", help="Cache folder [default: $ZEROSHIFT_CACHE]."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Remove cached artefacts (the results store is never touched)."""
+    cache = Cache(cache_dir)
+    if kind is not None and kind not in Cache.KINDS:
+        raise UsageError(f"--kind must be one of {', '.join(Cache.KINDS)}, got {kind!r}")
+    if not yes and not typer.confirm(f"remove {'all' if kind is None else kind} artefacts under {cache.root}?"):
+        raise typer.Exit(1)
+    removed = cache.clear(kind)
+    typer.echo(f"removed {removed} bank(s) from {cache.root}")

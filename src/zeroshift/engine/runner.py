@@ -1,0 +1,555 @@
+"""RunSpec -> RunRecord: the flow of one evaluation (DESIGN, "One run, as data").
+
+1. resolve the specs (benchmark with its defaults, label space, prompt set, shift);
+2. text head from the head bank (only missing classes are encoded);
+3. image features from the feature bank (only missing samples are encoded, in chunks written atomically);
+4. class scores through the label space;
+5. metric groups (pure functions of the outputs) with bootstrap intervals;
+6. one RunRecord, written in one transaction.
+
+The model is loaded only if something must be encoded: a run whose features and head are cached reads the
+model's facts (kind, logit scale, metadata) from a small JSON beside the banks.
+
+Example:
+    >>> opts = RunOptions(batch_size=32, limit=10)
+    >>> opts.batch_size, opts.on_bad_image
+    (32, 'skip')
+
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from zeroshift.data import make_benchmark
+from zeroshift.data.base import Benchmark, Dataset, LabelSpace
+from zeroshift.engine.cache import Cache, atomic_write_bytes
+from zeroshift.engine.loader import PixelDataset, default_workers, make_loader
+from zeroshift.engine.outputs import Classifier, Outputs, class_logits
+from zeroshift.engine.progress import progress_bar
+from zeroshift.engine.provenance import provenance
+from zeroshift.errors import UsageError
+from zeroshift.metrics import DEFAULT_BOOTSTRAP, MetricValue, metrics
+from zeroshift.models import ModelHandle, resolve_model
+from zeroshift.models.base import ModelInfo, ZeroShotModel
+from zeroshift.models.heads import head_fingerprint, text_head
+from zeroshift.models.metadata import apply_user_metadata
+from zeroshift.prompts import PromptSet, load_prompts
+from zeroshift.results.schema import RunRecord, SampleOutputs
+from zeroshift.results.store import Store
+from zeroshift.shifts import Shift, make_shift, per_image_seed
+from zeroshift.specs import CallSpec, RunSpec, fingerprint
+
+
+@dataclass
+class RunOptions:
+    """How runs execute (never what they measure: that is the RunSpec).
+
+    Attributes:
+        data_root: folder holding the datasets in their published layouts.
+        store: results store path or SQLAlchemy URL; None keeps records in memory only.
+        cache_dir: artefact cache (default ``$ZEROSHIFT_CACHE`` or the platform cache dir).
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        precision: ``auto`` (autocast on GPU, fp32 on CPU), ``fp32``, ``bf16`` or ``fp16``.
+        batch_size: images per forward pass.
+        workers: loader worker processes (None: half the cores).
+        limit: evaluate a seeded random subset of this many samples.
+        save_samples: store per-sample outputs with the record.
+        on_bad_image: ``skip`` (count and go on) or ``fail`` (stop at the first bad image).
+        metrics: metric groups to compute instead of the benchmark's defaults.
+        metric_params: per-group keyword arguments, e.g. ``{"calibration": {"n_bins": 15}}``.
+        bootstrap: bootstrap resamples for confidence intervals (0 disables them).
+        model_meta: user-supplied model metadata (``training_data=...``).
+        progress: draw progress bars.
+        chunk_rows: features written per cache chunk (a killed run loses at most one chunk).
+        chunk_seconds: or after this many seconds, whichever comes first.
+
+    """
+
+    data_root: str | Path | None = None
+    store: str | None = None
+    cache_dir: str | Path | None = None
+    device: str = "auto"
+    precision: str = "auto"
+    batch_size: int = 64
+    workers: int | None = None
+    limit: int | None = None
+    save_samples: bool = False
+    on_bad_image: str = "skip"
+    metrics: tuple[str, ...] | None = None
+    metric_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bootstrap: int = DEFAULT_BOOTSTRAP["n_boot"]
+    model_meta: dict[str, str] = field(default_factory=dict)
+    progress: bool = False
+    chunk_rows: int = 1024
+    chunk_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.on_bad_image not in ("skip", "fail"):
+            raise UsageError(f"--on-bad-image must be 'skip' or 'fail', got {self.on_bad_image!r}")
+        if self.batch_size < 1:
+            raise UsageError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.workers is not None and self.workers < 0:
+            raise UsageError(f"--workers must be 0 or more, got {self.workers}")
+        if self.limit is not None and self.limit < 1:
+            raise UsageError(f"--limit must be at least 1, got {self.limit}")
+        if self.precision not in ("auto", "fp32", "bf16", "fp16"):
+            raise UsageError(f"--precision must be auto, fp32, bf16 or fp16, got {self.precision!r}")
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> cuda when available, else cpu; anything else is checked."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UsageError(f"--device: unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
+    return device
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for a precision setting (None: run in fp32)."""
+    if precision == "auto":
+        return torch.bfloat16 if device.type == "cuda" else None
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+@dataclass
+class EncodeStats:
+    """What happened while producing the features of one condition."""
+
+    total: int = 0
+    fingerprint: str = ""
+    from_cache: int = 0
+    encoded: int = 0
+    seconds: float = 0.0
+    skipped: Counter = field(default_factory=Counter)
+    skipped_examples: dict[str, list[str]] = field(default_factory=dict)
+    converted: Counter = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        """For the record's ``counts``."""
+        out = asdict(self)
+        out["skipped"] = dict(self.skipped)
+        out["converted"] = dict(self.converted)
+        out["evaluated"] = self.total - sum(self.skipped.values())
+        out["images_per_s"] = self.encoded / self.seconds if self.seconds > 0 else None
+        return out
+
+
+@dataclass
+class EvalContext:
+    """What a metric group or a shift's ``prepare`` may ask beyond the outputs of its own condition.
+
+    ``outputs(...)`` returns the outputs of another condition of the same model (another benchmark, the clean
+    version of a shifted benchmark, an OOD set), computed through the same caches.
+    """
+
+    runner: Runner
+    spec: RunSpec
+    handle: ModelHandle
+    benchmark: Benchmark
+    dataset: Dataset
+    label_space: LabelSpace
+    prompts: PromptSet
+    shift: Shift | None
+    sample_columns: dict[str, list[Any]] = field(default_factory=dict)
+    protocol: dict[str, Any] = field(default_factory=dict)
+
+    def outputs(
+        self,
+        benchmark: str | CallSpec | None = None,
+        shift: str | CallSpec | None = None,
+        label_space: str | None = None,
+        limit: int | None = None,
+    ) -> Outputs:
+        """Outputs of this model on another condition (default: this benchmark, clean)."""
+        bench_spec = CallSpec.parse(benchmark) if benchmark is not None else CallSpec.parse(self.benchmark.canonical)
+        spec = RunSpec(
+            self.spec.model,
+            bench_spec,
+            CallSpec.parse(shift) if shift else None,
+            self.spec.prompts,
+            label_space if benchmark is not None else (label_space or self.label_space.name),
+            self.spec.seed,
+        )
+        return self.runner.outputs_for(spec, limit=limit)[0]
+
+    def save_column(self, name: str, values: list[Any]) -> None:
+        """Attach a per-sample column (e.g. an OOD score) to the saved samples of this run."""
+        self.sample_columns[name] = list(values)
+
+
+class Runner:
+    """Executes RunSpecs with shared caches, loaded models and one results store.
+
+    Example:
+        >>> runner = Runner(RunOptions())
+        >>> runner.device.type in ("cpu", "cuda")
+        True
+
+    """
+
+    def __init__(self, options: RunOptions | None = None) -> None:
+        self.options = options or RunOptions()
+        self.cache = Cache(self.options.cache_dir)
+        self.store = Store(self.options.store) if self.options.store else None
+        self.device = resolve_device(self.options.device)
+        self._handles: dict[str, ModelHandle] = {}
+
+    # --- models -----------------------------------------------------------------------------------------
+    def handle(self, model: str | Any) -> ModelHandle:
+        """The (memoised) handle of a model spec."""
+        key = str(model)
+        if key not in self._handles:
+            self._handles[key] = resolve_model(model)
+        return self._handles[key]
+
+    def model_facts(self, handle: ModelHandle) -> dict[str, Any]:
+        """Kind, universe, logit scale/bias, metadata and preprocessing, without loading when cached."""
+        path = self.cache.root / "models" / f"{handle.fingerprint}.json"
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            pass
+        model = handle.load()
+        facts = {
+            "spec": str(handle.spec),
+            "identity": handle.identity,
+            "kind": model.kind,
+            "backend": model.backend,
+            "universe": model.universe,
+            "logit_scale": model.logit_scale,
+            "logit_bias": model.logit_bias,
+            "info": model.info.as_dict(),
+            "preprocess": model.preprocess.record,
+            "supports_local": type(model).encode_image_local is not ZeroShotModel.encode_image_local,
+        }
+        atomic_write_bytes(path, json.dumps(facts, default=str).encode())
+        return facts
+
+    # --- features ---------------------------------------------------------------------------------------
+    def feature_fingerprint(
+        self, handle: ModelHandle, shift: Shift | None, seed: int, attack_head: str | None = None
+    ) -> str:
+        """Fingerprint of the feature bank of a model under a shift (attacks also key on the head)."""
+        precision = self.options.precision if self.device.type == "cuda" else "fp32"
+        return fingerprint(
+            {
+                "model": handle.fingerprint,
+                "shift": shift.canonical if shift else None,
+                "seed": seed if shift else None,
+                "attack_head": attack_head,
+                "precision": precision,
+                "what": "image features",
+            }
+        )
+
+    def features(
+        self,
+        handle: ModelHandle,
+        benchmark: Benchmark,
+        dataset: Dataset,
+        shift: Shift | None,
+        seed: int,
+        ctx: EvalContext | None = None,
+    ) -> tuple[torch.Tensor, np.ndarray, EncodeStats]:
+        """Features of every sample (encoding only what the bank lacks); returns (rows, kept indices, stats)."""
+        attack_head = None
+        classifier = None
+        if shift is not None and shift.kind == "attack":
+            assert ctx is not None
+            facts = self.model_facts(handle)
+            attack_head = fingerprint(
+                {
+                    "head": head_fingerprint(handle, ctx.prompts) if facts["kind"] == "zero_shot" else None,
+                    "space": ctx.label_space.fingerprint_data,
+                }
+            )
+        bank_fp = self.feature_fingerprint(handle, shift, seed, attack_head)
+        bank = self.cache.bank(
+            "features", bank_fp, {"model": str(handle.spec), "shift": shift.canonical if shift else None}
+        )
+        keys = dataset.content_keys()
+        stats = EncodeStats(total=len(keys), fingerprint=bank_fp)
+        missing = [i for i, k in enumerate(keys) if not bank.has(k)]
+        stats.from_cache = len(keys) - len(missing)
+        if missing:
+            bank.refresh()  # another process may have written chunks meanwhile
+            missing = [i for i, k in enumerate(keys) if not bank.has(k)]
+            stats.from_cache = len(keys) - len(missing)
+        if missing:
+            if shift is not None and shift.kind == "attack":
+                assert ctx is not None
+                classifier = self.classifier(handle, ctx.label_space, ctx.prompts)
+            self._encode(handle, benchmark, dataset, missing, keys, bank, shift, seed, stats, ctx, classifier)
+        failures = bank.failures
+        kept = np.asarray([i for i, k in enumerate(keys) if k not in failures], dtype=np.int64)
+        for i, k in enumerate(keys):
+            if k in failures:
+                stats.skipped[failures[k]] += 1
+                examples = stats.skipped_examples.setdefault(failures[k], [])
+                if len(examples) < 20:
+                    examples.append(dataset.sample_ids[i])
+        rows = bank.get([keys[i] for i in kept]) if len(kept) else torch.empty(0, 0)
+        return rows, kept, stats
+
+    def _encode(
+        self,
+        handle: ModelHandle,
+        benchmark: Benchmark,
+        dataset: Dataset,
+        missing: list[int],
+        keys: list[str],
+        bank: Any,
+        shift: Shift | None,
+        seed: int,
+        stats: EncodeStats,
+        ctx: EvalContext | None,
+        classifier: Classifier | None,
+    ) -> None:
+        model = handle.load()
+        model.to(self.device)
+        opts = self.options
+        shift_params = shift.prepare(ctx) if shift is not None else None
+        pixels = PixelDataset(
+            dataset,
+            missing,
+            model.preprocess.geometry,
+            shift,
+            seed,
+            benchmark.class_display_names(dataset),
+            shift_params,
+        )
+        workers = default_workers() if opts.workers is None else opts.workers
+        loader = make_loader(pixels, opts.batch_size, workers, pin_memory=self.device.type == "cuda")
+        dtype = autocast_dtype(opts.precision, self.device)
+        labels_all = (
+            benchmark.native_to_label(ctx.label_space)[dataset.targets]
+            if ctx is not None and benchmark.labelled
+            else None
+        )
+        pending_keys: list[str] = []
+        pending_rows: list[torch.Tensor] = []
+        pending_fail: dict[str, str] = {}
+        last_flush = time.monotonic()
+
+        def flush() -> None:
+            nonlocal last_flush
+            if pending_keys or pending_fail:
+                rows = torch.cat(pending_rows) if pending_rows else torch.empty(0)
+                bank.put(pending_keys, rows, pending_fail)
+            pending_keys.clear()
+            pending_rows.clear()
+            pending_fail.clear()
+            last_flush = time.monotonic()
+
+        start = time.perf_counter()
+        label = f"{dataset.name}" + (f" [{shift.canonical}]" if shift else "")
+        with progress_bar(f"encode {label}", len(missing), opts.progress) as advance:
+            for batch in loader:
+                for position, reason, message in batch.failures:
+                    if opts.on_bad_image == "fail":
+                        raise UsageError(
+                            f"bad image {message}; rerun with --on-bad-image skip to skip and count such files"
+                        )
+                    pending_fail[keys[missing[position]]] = reason
+                for _, note in batch.notes:
+                    stats.converted[note.split(";")[-1].strip().split(" ")[0]] += 1
+                if batch.pixels is not None:
+                    x = batch.pixels.to(self.device, non_blocking=True)
+                    if classifier is not None and shift is not None:
+                        idx = [missing[p] for p in batch.positions]
+                        y = torch.as_tensor(labels_all[idx], device=self.device)
+                        seeds = [per_image_seed(seed, shift.canonical, dataset.sample_ids[i]) for i in idx]
+                        x = shift.attack(classifier, x, y, seeds).detach()
+                    with (
+                        torch.inference_mode(),
+                        torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None),
+                    ):
+                        feats = model.encode_image(model.preprocess.normalize(x)).float().cpu()
+                    pending_rows.append(feats)
+                    pending_keys.extend(keys[missing[p]] for p in batch.positions)
+                    stats.encoded += len(batch.positions)
+                advance(len(batch.positions) + len(batch.failures))
+                if len(pending_keys) >= opts.chunk_rows or time.monotonic() - last_flush > opts.chunk_seconds:
+                    flush()
+            flush()
+        stats.seconds = time.perf_counter() - start
+
+    def classifier(self, handle: ModelHandle, space: LabelSpace, prompts: PromptSet) -> Classifier:
+        """The differentiable classifier of a model over a label space (for attacks)."""
+        model = handle.load()
+        model.to(self.device)
+        head = self.head(handle, space, prompts) if model.kind == "zero_shot" else None
+        for p in model.module.parameters():
+            p.requires_grad_(False)
+        return Classifier(model, head.to(self.device) if head is not None else None, space).to(self.device)
+
+    def head(self, handle: ModelHandle, space: LabelSpace, prompts: PromptSet) -> torch.Tensor:
+        """Text-head rows for the label space's used columns."""
+        names = [space.universe_names[c] for c in space.used_columns]
+        with progress_bar("text head", len(names), self.options.progress, unit="cls/s") as advance:
+            return text_head(handle, prompts, names, self.cache, self.device, on_encode=advance)
+
+    # --- outputs ----------------------------------------------------------------------------------------
+    def prepare(self, spec: RunSpec, limit: int | None = None) -> EvalContext:
+        """Resolve the specs of a run into an EvalContext (checks data layout and names, loads nothing)."""
+        handle = self.handle(spec.model)
+        benchmark = make_benchmark(spec.benchmark, self.options.data_root)
+        space_name = benchmark.resolve_label_space(spec.label_space)
+        space = benchmark.label_space(space_name)
+        shift = make_shift(spec.shift) if spec.shift is not None else None
+        prompts = load_prompts(spec.prompts)
+        dataset = benchmark.dataset()
+        limit = limit if limit is not None else self.options.limit
+        if limit is not None and limit < len(dataset):
+            chosen = np.sort(np.random.default_rng(spec.seed).permutation(len(dataset))[:limit])
+            dataset = dataset.subset(chosen.tolist())
+        resolved = RunSpec(
+            spec.model,
+            CallSpec.parse(benchmark.canonical),
+            spec.shift and CallSpec.parse(shift.canonical),
+            spec.prompts,
+            space_name,
+            spec.seed,
+        )
+        return EvalContext(self, resolved, handle, benchmark, dataset, space, prompts, shift)
+
+    def outputs_for(
+        self, spec: RunSpec, limit: int | None = None, ctx: EvalContext | None = None
+    ) -> tuple[Outputs, EncodeStats, EvalContext]:
+        """Outputs of one condition, through the caches."""
+        ctx = ctx or self.prepare(spec, limit)
+        facts = self.model_facts(ctx.handle)
+        space = ctx.label_space
+        if facts["kind"] == "fixed_head" and space.universe != facts["universe"]:
+            raise UsageError(
+                f"{ctx.handle.spec} is a fixed-head classifier over {facts['universe']}; label space "
+                f"{space.name!r} of {ctx.benchmark.name} needs {space.universe}"
+                + (
+                    f" (try --label-space {ctx.benchmark.label_spaces[0]})"
+                    if space.name != ctx.benchmark.label_spaces[0]
+                    else ""
+                )
+            )
+        feats, kept, stats = self.features(ctx.handle, ctx.benchmark, ctx.dataset, ctx.shift, ctx.spec.seed, ctx)
+        head = self.head(ctx.handle, space, ctx.prompts) if facts["kind"] == "zero_shot" else None
+        scale = facts["logit_scale"] if facts["kind"] == "zero_shot" else 1.0
+        bias = facts["logit_bias"] if facts["kind"] == "zero_shot" else 0.0
+        if len(kept):
+            logits, cos = class_logits(feats, facts["kind"], head, scale, bias, space)
+        else:
+            logits, cos = torch.empty(0, len(space.class_names)), None
+        if ctx.benchmark.labelled:
+            labels = ctx.benchmark.native_to_label(space)[ctx.dataset.targets[kept]]
+        else:
+            labels = np.full(len(kept), -1, dtype=np.int64)
+        meta = {k: [v[i] for i in kept] for k, v in ctx.dataset.meta.items()}
+        out = Outputs(
+            [ctx.dataset.sample_ids[i] for i in kept],
+            np.asarray(labels, dtype=np.int64),
+            logits.float(),
+            None if cos is None else cos.float(),
+            space,
+            scale,
+            bias,
+            meta,
+            kept,
+        )
+        return out, stats, ctx
+
+    # --- runs -------------------------------------------------------------------------------------------
+    def run(self, spec: RunSpec) -> RunRecord:
+        """Evaluate one RunSpec and write its record to the store (if any)."""
+        started = time.perf_counter()
+        ctx = self.prepare(spec)
+        outputs, stats, ctx = self.outputs_for(ctx.spec, ctx=ctx)
+        facts = self.model_facts(ctx.handle)
+        if stats.total - sum(stats.skipped.values()) == 0:
+            raise UsageError(
+                f"{ctx.benchmark.name}: no image could be read ({dict(stats.skipped)}); nothing to evaluate"
+            )
+        groups = self.options.metrics or ctx.benchmark.metric_groups
+        boot = {**DEFAULT_BOOTSTRAP, "n_boot": self.options.bootstrap}
+        values: list[MetricValue] = []
+        for group in groups:
+            params = {**boot, **self.options.metric_params.get(group, {})}
+            values.extend(metrics.get(group)(outputs, ctx, **params))
+        info = apply_user_metadata(ModelInfo(**facts["info"]), self.options.model_meta)
+        head_fp = head_fingerprint(ctx.handle, ctx.prompts) if facts["kind"] == "zero_shot" else None
+        dataset_fp = hashlib.sha256("\n".join(ctx.dataset.content_keys()).encode()).hexdigest()[:24]
+        record = RunRecord.new(
+            model=str(ctx.handle.spec),
+            benchmark=ctx.spec.benchmark.canonical,
+            shift=ctx.spec.shift.canonical if ctx.spec.shift else None,
+            prompts=ctx.prompts.name if facts["kind"] == "zero_shot" else "n/a (fixed head)",
+            label_space=ctx.label_space.name,
+            seed=ctx.spec.seed,
+            model_info={**info.as_dict(), "kind": facts["kind"], "backend": facts["backend"]},
+            protocol={
+                "label_space": ctx.label_space.fingerprint_data,
+                "prompts": ctx.prompts.record if facts["kind"] == "zero_shot" else None,
+                "logits": {
+                    "formula": "logit_scale * cos + logit_bias"
+                    if facts["kind"] == "zero_shot"
+                    else "classifier logits over the universe columns",
+                    "logit_scale": outputs.logit_scale,
+                    "logit_bias": outputs.logit_bias,
+                },
+                "bootstrap": boot,
+                "limit": {"n": self.options.limit, "seed": ctx.spec.seed} if self.options.limit else None,
+                "metric_groups": list(groups),
+                "metric_params": self.options.metric_params,
+                "preprocess": facts["preprocess"],
+                **ctx.protocol,
+            },
+            fingerprints={
+                "model": ctx.handle.fingerprint,
+                "dataset": dataset_fp,
+                "features": stats.fingerprint,
+                "head": head_fp or "",
+            },
+            config={
+                "data_root": str(self.options.data_root) if self.options.data_root else None,
+                "device": str(self.device),
+                "precision": self.options.precision,
+                "batch_size": self.options.batch_size,
+                "workers": default_workers() if self.options.workers is None else self.options.workers,
+                "limit": self.options.limit,
+                "on_bad_image": self.options.on_bad_image,
+                "cache_dir": str(self.cache.root),
+            },
+            counts=stats.as_dict(),
+            provenance={**provenance(self.device), "wall_time_s": round(time.perf_counter() - started, 3)},
+            metrics=values,
+        )
+        if self.options.save_samples:
+            record.samples = sample_outputs(outputs, ctx.sample_columns)
+        if self.store is not None:
+            self.store.write(record)
+        return record
+
+
+def sample_outputs(outputs: Outputs, columns: dict[str, list[Any]] | None = None, k: int = 5) -> SampleOutputs:
+    """Per-sample top-k labels and probabilities, with any extra columns."""
+    k = min(k, outputs.logits.shape[1]) if outputs.logits.ndim == 2 and outputs.logits.shape[1] else 0
+    if len(outputs) and k:
+        probs = torch.softmax(outputs.logits.float(), dim=1)
+        top = torch.topk(probs, k, dim=1)
+        idx, p = top.indices.tolist(), [[round(float(v), 6) for v in row] for row in top.values.tolist()]
+    else:
+        idx, p = [[] for _ in outputs.sample_ids], [[] for _ in outputs.sample_ids]
+    return SampleOutputs(list(outputs.sample_ids), [int(x) for x in outputs.labels], idx, p, dict(columns or {}))

@@ -1,0 +1,20 @@
+"""Metric groups, registered by name; each is a pure function of a run's outputs.
+
+Example:
+    >>> "accuracy" in metrics
+    True
+
+"""
+
+from __future__ import annotations
+
+from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue, bootstrap_ci, mean_with_ci
+from zeroshift.registry import Registry
+
+metrics: Registry = Registry("metric group")
+for _name, _target in {
+    "accuracy": "zeroshift.metrics.accuracy:accuracy_group",
+}.items():
+    metrics.register_lazy(_name, _target)
+
+__all__ = ["DEFAULT_BOOTSTRAP", "MetricValue", "bootstrap_ci", "mean_with_ci", "metrics"]

@@ -1,0 +1,92 @@
+"""Metric values, bootstrap confidence intervals and the metric-group protocol.
+
+A **metric group** is a pure function ``(outputs, context, **params) -> list[MetricValue]`` registered in
+:data:`zeroshift.metrics.metrics`; a benchmark names the groups it computes by default. Every value carries
+``higher_is_better`` and, where it is an average over samples, a percentile bootstrap 95% interval.
+
+Example:
+    >>> import numpy as np
+    >>> lo, hi = bootstrap_ci(lambda idx: float(np.mean(np.arange(10)[idx] >= 5)), n=10, n_boot=200, seed=0)
+    >>> 0.0 <= lo <= 0.5 <= hi <= 1.0
+    True
+
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: bootstrap settings recorded in every RunRecord
+DEFAULT_BOOTSTRAP = {"n_boot": 1000, "alpha": 0.05, "seed": 0, "method": "percentile"}
+
+
+@dataclass
+class MetricValue:
+    """One number with its interval and direction.
+
+    Attributes:
+        name: metric name, e.g. ``top1`` or ``ece``.
+        value: the value (fractions in [0, 1], never percent).
+        higher_is_better: direction, for reports and paired comparisons.
+        ci_low: lower end of the bootstrap interval (None where not applicable).
+        ci_high: upper end of the bootstrap interval.
+        details: anything structured that goes with the value (bins, per-class values, conventions).
+
+    """
+
+    name: str
+    value: float
+    higher_is_better: bool
+    ci_low: float | None = None
+    ci_high: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (NaN becomes None)."""
+        out = asdict(self)
+        for key in ("value", "ci_low", "ci_high"):
+            v = out[key]
+            out[key] = None if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v)
+        return out
+
+
+def bootstrap_ci(
+    statistic: Callable[[np.ndarray], float],
+    n: int,
+    n_boot: int = DEFAULT_BOOTSTRAP["n_boot"],
+    alpha: float = DEFAULT_BOOTSTRAP["alpha"],
+    seed: int = DEFAULT_BOOTSTRAP["seed"],
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``statistic(indices)`` over ``n`` samples resampled with replacement.
+
+    Returns ``(nan, nan)`` for fewer than two samples; replicates where the statistic is undefined (NaN)
+    are dropped.
+    """
+    if n < 2 or n_boot <= 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    values = np.fromiter((statistic(rng.integers(0, n, size=n)) for _ in range(n_boot)), dtype=np.float64, count=n_boot)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return float("nan"), float("nan")
+    return float(np.quantile(values, alpha / 2)), float(np.quantile(values, 1 - alpha / 2))
+
+
+def mean_with_ci(
+    per_sample: np.ndarray,
+    name: str,
+    higher_is_better: bool,
+    boot: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+) -> MetricValue:
+    """Mean of a per-sample array with a bootstrap interval (vectorised through index resampling)."""
+    boot = {**DEFAULT_BOOTSTRAP, **(boot or {})}
+    x = np.asarray(per_sample, dtype=np.float64)
+    value = float(x.mean()) if x.size else float("nan")
+    lo, hi = bootstrap_ci(lambda idx: float(x[idx].mean()), x.size, boot["n_boot"], boot["alpha"], boot["seed"])
+    return MetricValue(name, value, higher_is_better, lo, hi, details or {})

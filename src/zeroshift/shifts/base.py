@@ -1,0 +1,94 @@
+"""The Shift protocol: a named, parameterised change of the pixels a model sees.
+
+Shifts act on ``[0, 1]`` float pixels **after** the model's geometry (resize, crop) and **before** its
+normalisation. Two kinds exist:
+
+* ``pixel`` shifts (corruptions, typographic text) transform one image at a time inside loader workers,
+  seeded per image from the run seed, the shift's canonical spec and the sample id, so a rerun is bit-equal;
+* ``attack`` shifts (adversarial attacks) transform a batch in the main process with gradients of the
+  whole classifier (pixels -> normalisation -> encoder -> head); their cache key includes the head.
+
+Example:
+    >>> per_image_seed(0, "corruption(name='fog', severity=3)", "n01440764/x.JPEG") == per_image_seed(
+    ...     0, "corruption(name='fog', severity=3)", "n01440764/x.JPEG")
+    True
+
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+
+from zeroshift.errors import SpecError
+
+
+def per_image_seed(run_seed: int, shift: str, sample_id: str) -> int:
+    """A 63-bit seed from the run seed, the shift's canonical spec and the sample id."""
+    digest = hashlib.sha256(f"{run_seed}|{shift}|{sample_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+@dataclass
+class ShiftContext:
+    """What a pixel shift knows about the image it transforms.
+
+    Attributes:
+        sample_id: the sample's stable id.
+        seed: the per-image seed (see :func:`per_image_seed`).
+        target: the sample's native class index (-1 where none).
+        class_names: display names of the benchmark's native classes (for typographic attacks).
+        params: per-sample parameters prepared in the main process by :meth:`Shift.prepare`.
+
+    """
+
+    sample_id: str
+    seed: int
+    target: int = -1
+    class_names: tuple[str, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class Shift:
+    """Base class of every shift; subclasses set ``name``, ``defaults`` and implement ``apply`` or ``attack``."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    kind: ClassVar[str] = "pixel"
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, **params: Any) -> None:
+        unknown = sorted(set(params) - set(self.defaults))
+        if unknown:
+            raise SpecError(
+                f"{self.name}: unknown parameter {unknown[0]!r} (known: {', '.join(sorted(self.defaults))})"
+            )
+        self.params: dict[str, Any] = {**self.defaults, **params}
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise SpecError on parameter values that make no sense."""
+
+    @property
+    def canonical(self) -> str:
+        """The canonical spec with defaults filled in."""
+        from zeroshift.specs import CallSpec
+
+        return CallSpec.make(self.name, **self.params).canonical
+
+    def prepare(self, context: Any) -> list[dict[str, Any]] | None:
+        """Per-sample parameters computed once in the main process (e.g. the class name to write)."""
+        return None
+
+    def apply(self, pixels: torch.Tensor, ctx: ShiftContext) -> torch.Tensor:
+        """Transform one ``(3, H, W)`` image in [0, 1] (pixel shifts)."""
+        raise NotImplementedError
+
+    def attack(
+        self, classifier: torch.nn.Module, pixels: torch.Tensor, labels: torch.Tensor, seeds: list[int]
+    ) -> torch.Tensor:
+        """Transform a ``(B, 3, H, W)`` batch in [0, 1] against ``classifier`` (attack shifts)."""
+        raise NotImplementedError
