@@ -1,8 +1,10 @@
 """Suites: YAML presets that expand into many runs (benchmarks x shifts), shipped in ``zeroshift/presets``.
 
 A suite file names default ``benchmarks`` (the CLI's ``--benchmark`` replaces them), a list of ``shifts`` (``null``
-is the clean condition) and optionally ``metrics`` and ``label_space``. A shift written as a mapping with list
-values expands to the product of those values::
+is the clean condition) and optionally ``metrics``, ``label_space``, ``prompts`` (a list of prompt sets: an
+experimental axis) and ``models`` (default models, used by ``zeroshift demo``); ``runs`` lists further single
+runs, each with its own ``benchmark`` and optional ``shift``, ``label_space``, ``metrics`` and ``prompts``.
+A shift written as a mapping with list values expands to the product of those values::
 
     shifts:
       - null
@@ -37,6 +39,7 @@ class SuiteRun:
     shift: str | None
     label_space: str | None
     metrics: tuple[str, ...] | None
+    prompts: tuple[str, ...] | None = None
 
 
 def expand_shift(entry: Any) -> list[str | None]:
@@ -83,18 +86,36 @@ def expand_suite(name_or_path: str, benchmarks: list[str] | None = None) -> list
     """The runs of a suite; ``benchmarks`` replaces the suite's default benchmarks."""
     suite = load_suite(name_or_path)
     chosen = benchmarks or suite.get("benchmarks") or []
-    if not chosen:
+    if not chosen and not suite.get("runs"):
         raise SpecError(f"suite {name_or_path!r} has no default benchmarks; give --benchmark")
     shifts = [s for entry in (suite.get("shifts") or [None]) for s in expand_shift(entry)]
     metrics = tuple(suite["metrics"]) if suite.get("metrics") else None
-    runs = [SuiteRun(CallSpec.parse(b).canonical, s, suite.get("label_space"), metrics) for b in chosen for s in shifts]
+    prompts = _prompt_list(suite.get("prompts"))
+    runs = [
+        SuiteRun(CallSpec.parse(b).canonical, s, suite.get("label_space"), metrics, prompts)
+        for b in chosen
+        for s in shifts
+    ]
     for entry in suite.get("runs", []) or []:
-        runs.append(
-            SuiteRun(
-                CallSpec.parse(entry["benchmark"]).canonical,
-                expand_shift(entry.get("shift"))[0],
-                entry.get("label_space"),
-                tuple(entry["metrics"]) if entry.get("metrics") else metrics,
+        for shift in expand_shift(entry.get("shift")):
+            runs.append(
+                SuiteRun(
+                    CallSpec.parse(entry["benchmark"]).canonical,
+                    shift,
+                    entry.get("label_space"),
+                    tuple(entry["metrics"]) if entry.get("metrics") else metrics,
+                    _prompt_list(entry.get("prompts")) or prompts,
+                )
             )
-        )
     return runs
+
+
+def _prompt_list(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def suite_models(name_or_path: str) -> list[str]:
+    """The default models a suite names (``models:``; empty when it names none)."""
+    return [str(m) for m in load_suite(name_or_path).get("models") or []]

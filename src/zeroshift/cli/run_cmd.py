@@ -84,7 +84,7 @@ def run(
     else:
         planned = [SuiteRun(b, None, None, None) for b in benchmark]
     if shift:
-        planned = [SuiteRun(p.benchmark, s, p.label_space, p.metrics) for p in planned for s in shift]
+        planned = [SuiteRun(p.benchmark, s, p.label_space, p.metrics, p.prompts) for p in planned for s in shift]
     models = []
     for m in model:
         spec = ModelSpec.parse(m)
@@ -101,7 +101,7 @@ def run(
     records = []
     for spec_model in models:
         for p in planned:
-            for prompt_set in prompts or ["openai"]:
+            for prompt_set in prompts or p.prompts or ["openai"]:
                 runner.options.metrics = p.metrics or options.metrics
                 spec = RunSpec.make(spec_model, p.benchmark, p.shift, prompt_set, label_space or p.label_space, seed)
                 record = runner.run(spec)

@@ -189,6 +189,8 @@ class Benchmark:
     published_at: ClassVar[str] = ""
     #: whether samples have classes (False for OOD sets)
     labelled: ClassVar[bool] = True
+    #: ``Dataset.meta`` columns that are exact per-sample factor labels (broken down by ``factor_accuracy``)
+    factor_columns: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, data_root: Path | str | None = None, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))
@@ -213,6 +215,11 @@ class Benchmark:
         from zeroshift.specs import CallSpec
 
         return CallSpec.make(self.name, **self.params).canonical
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """What the benchmark itself records with each run (e.g. a generator's version); empty by default."""
+        return {}
 
     def dataset(self) -> Dataset:
         """List the samples; raises DatasetError naming the layout when the data is missing or malformed."""

@@ -514,6 +514,7 @@ class Runner:
                 "metric_groups": list(groups),
                 "metric_params": self.options.metric_params,
                 "preprocess": facts["preprocess"],
+                **({"benchmark": ctx.benchmark.record} if ctx.benchmark.record else {}),
                 **ctx.protocol,
             },
             fingerprints={

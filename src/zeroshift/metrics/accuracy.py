@@ -40,8 +40,10 @@ def mean_per_class_recall(correct: np.ndarray, labels: np.ndarray) -> float:
 
 
 def accuracy_group(outputs: Any, context: Any = None, topk: tuple[int, ...] = (1, 5), **boot: Any) -> list[MetricValue]:
-    """The ``accuracy`` metric group: top-k for each k, and mean per-class recall."""
+    """The ``accuracy`` metric group: top-k for each k, and mean per-class recall (nothing for unlabelled sets)."""
     mask = outputs.labels >= 0
+    if not mask.any():
+        return []  # an OOD set has no accuracy; its metrics come from groups that pair it with labelled data
     logits, labels = outputs.logits[torch.from_numpy(mask)], outputs.labels[mask]
     settings = {**DEFAULT_BOOTSTRAP, **boot}
     values = []
