@@ -3,10 +3,12 @@
 Example:
     >>> "imagenet_r" in benchmarks and "imagenet_c" in benchmarks
     True
-    >>> make_benchmark("imagenet_r(label_space='full')", "/data")
+    >>> make_benchmark("imagenet_r(severity=3)", "/data")
     Traceback (most recent call last):
     ...
-    zeroshift.errors.SpecError: imagenet_r: unknown parameter 'label_space' (known: none)
+    zeroshift.errors.SpecError: imagenet_r: unknown parameter 'severity' (known: none)
+    >>> make_benchmark("factorworld(n=8)", None).dataset().classes[:2]
+    ['circle', 'square']
 
 """
 
@@ -28,6 +30,15 @@ for _name, _target in {
     "imagenet_a": "zeroshift.data.imagenet:ImageNetA",
     "imagenet_c": "zeroshift.data.imagenet:ImageNetC",
     "objectnet": "zeroshift.data.objectnet:ObjectNet",
+    "factorworld": "zeroshift.data.factorworld.benchmarks:FactorWorldTest",
+    "factorworld_sketch": "zeroshift.data.factorworld.benchmarks:FactorWorldSketch",
+    "factorworld_rendition": "zeroshift.data.factorworld.benchmarks:FactorWorldRendition",
+    "factorworld_backgrounds": "zeroshift.data.factorworld.benchmarks:FactorWorldBackgrounds",
+    "factorworld_combos": "zeroshift.data.factorworld.benchmarks:FactorWorldCombos",
+    "factorworld_factors": "zeroshift.data.factorworld.benchmarks:FactorWorldFactors",
+    "factorworld_cue_conflict": "zeroshift.data.factorworld.benchmarks:FactorWorldCueConflict",
+    "factorworld_typographic": "zeroshift.data.factorworld.benchmarks:FactorWorldTypographic",
+    "factorworld_ood": "zeroshift.data.factorworld.benchmarks:FactorWorldOOD",
 }.items():
     benchmarks.register_lazy(_name, _target)
 
