@@ -14,6 +14,7 @@ from zeroshift.registry import Registry
 metrics: Registry = Registry("metric group")
 for _name, _target in {
     "accuracy": "zeroshift.metrics.accuracy:accuracy_group",
+    "factor_accuracy": "zeroshift.metrics.factors:factor_accuracy_group",
 }.items():
     metrics.register_lazy(_name, _target)
 
