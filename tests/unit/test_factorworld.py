@@ -172,3 +172,18 @@ def test_bad_parameters_are_one_line_errors():
         make_benchmark("factorworld(split='x')", None)
     with pytest.raises(SpecError, match="no distribution"):
         training_recipe("web")
+
+
+def test_texture_labels_are_exact():
+    w = world()
+    data = make_benchmark("factorworld_factors(n=900)", None).dataset()
+    for i, p in enumerate(data.params):
+        texture, pattern = data.meta["texture"][i], p["obj"]["pattern"]
+        if texture == "signature":
+            assert pattern == w.signature_pattern(p["shape"])
+        elif texture == "solid":
+            assert pattern is None
+        elif texture == "other":
+            assert pattern is not None and pattern != w.signature_pattern(p["shape"])
+        else:
+            assert texture is None and data.meta["style"][i] in ("outline", "sketch")

@@ -134,7 +134,6 @@ def sample_params(recipe: Recipe, seed: int, index: int, w: World | None = None)
     levels.update(recipe.fixed)
     classes = w.ood_classes if recipe.ood else w.classes
     shape = classes[index % len(classes)]
-    texture_of = shape
     colour_level = levels.pop("colour")
     fixed_colour: str | None = None
     varied: str | None = None
@@ -148,6 +147,7 @@ def sample_params(recipe: Recipe, seed: int, index: int, w: World | None = None)
             fixed_colour = level
         else:
             levels[varied] = level
+    texture_of = shape  # the class whose pattern and usual colours the object wears
     if recipe.cue_conflict:
         n = len(classes)
         pair = index % (n * (n - 1))
