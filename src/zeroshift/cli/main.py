@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from zeroshift.cli import cache_cmd, ls_cmd, results_cmd, run_cmd
+from zeroshift.cli import cache_cmd, demo_cmd, ls_cmd, results_cmd, run_cmd, zoo_cmd
 from zeroshift.errors import UsageError
 
 app = typer.Typer(
@@ -24,10 +24,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+app.command("demo")(demo_cmd.demo)
 app.command("run")(run_cmd.run)
 app.command("ls")(ls_cmd.ls)
 app.command("results")(results_cmd.results)
 app.add_typer(cache_cmd.app, name="cache")
+app.add_typer(zoo_cmd.app, name="zoo")
 
 
 def fail(message: str, code: int = 2) -> None:
