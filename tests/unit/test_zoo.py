@@ -29,14 +29,14 @@ def test_clip_loss_is_the_symmetric_cross_entropy():
     g = torch.Generator().manual_seed(0)
     img = torch.nn.functional.normalize(torch.randn(5, 4, generator=g), dim=1)
     txt = torch.nn.functional.normalize(torch.randn(5, 4, generator=g), dim=1)
-    scale = torch.tensor(7.0)
+    scale = 7.0
     total = 0.0
     for i in range(5):
         row = [scale * float(img[i] @ txt[j]) for j in range(5)]
         col = [scale * float(img[j] @ txt[i]) for j in range(5)]
         total += -(row[i] - math.log(sum(math.exp(v) for v in row))) / 2
         total += -(col[i] - math.log(sum(math.exp(v) for v in col))) / 2
-    assert float(clip_loss(img, txt, scale)) == pytest.approx(total / 5, rel=1e-5)
+    assert float(clip_loss(img, txt, torch.tensor(scale))) == pytest.approx(total / 5, rel=1e-5)
 
 
 def test_siglip_loss_is_the_pairwise_sigmoid_loss():

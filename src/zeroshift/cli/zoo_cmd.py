@@ -59,7 +59,7 @@ def train(
     for n in names:
         result = train_model(n, out, steps=steps, seed=seed, size=size, threads=threads, progress=progress)
         console.print(
-            f"{n}: validation top-1 {result.val_top1_start:.3f} (random start) -> {result.val_top1_end:.3f} "
+            f"{n}: validation top-1 {result.val_top1_start:.3f} before training -> {result.val_top1_end:.3f} "
             f"in {result.seconds:.0f} s; weights {result.path}",
             soft_wrap=True,
         )

@@ -50,13 +50,32 @@ class ConvEncoder(nn.Module):
 
 
 class ViTEncoder(nn.Module):
-    """A small pre-norm Vision Transformer: patch embedding, class token, learned positions, transformer layers."""
+    """A small pre-norm Vision Transformer: patch embedding, class token, learned positions, transformer layers.
+
+    ``stem="conv"`` embeds 8x8 patches through two stride-2 3x3 convolutions and a 2x2 one instead of one linear
+    map (the convolutional stem of Xiao et al. 2021, which lets small ViTs learn from little data).
+    """
 
     def __init__(
-        self, patch: int, dim: int, depth: int, heads: int, out_dim: int, image_size: int = 64, mlp_ratio: int = 2
+        self,
+        patch: int,
+        dim: int,
+        depth: int,
+        heads: int,
+        out_dim: int,
+        image_size: int = 64,
+        mlp_ratio: int = 2,
+        stem: str = "linear",
     ) -> None:
         super().__init__()
-        self.patch_embed = nn.Conv2d(3, dim, patch, patch)
+        if stem == "conv":
+            if patch != 8:
+                raise ValueError("the convolutional stem embeds 8x8 patches")
+            self.patch_embed: nn.Module = nn.Sequential(
+                _conv(3, dim // 4, 2), _conv(dim // 4, dim // 2, 2), nn.Conv2d(dim // 2, dim, 2, 2)
+            )
+        else:
+            self.patch_embed = nn.Conv2d(3, dim, patch, patch)
         n = (image_size // patch) ** 2
         self.cls = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos = nn.Parameter(torch.randn(1, n + 1, dim) * 0.02)
@@ -101,7 +120,9 @@ def build_image_encoder(cfg: dict[str, Any], out_dim: int, image_size: int = 64)
     if cfg["arch"] == "cnn":
         return ConvEncoder(list(cfg["widths"]), out_dim, image_size)
     if cfg["arch"] == "vit":
-        return ViTEncoder(cfg["patch"], cfg["dim"], cfg["depth"], cfg["heads"], out_dim, image_size)
+        return ViTEncoder(
+            cfg["patch"], cfg["dim"], cfg["depth"], cfg["heads"], out_dim, image_size, stem=cfg.get("stem", "linear")
+        )
     raise ValueError(f"unknown zoo image architecture {cfg['arch']!r}")
 
 
