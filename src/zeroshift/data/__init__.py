@@ -3,10 +3,8 @@
 Example:
     >>> "imagenet_r" in benchmarks and "imagenet_c" in benchmarks
     True
-    >>> make_benchmark("imagenet_r(label_space='full')", "/data")
-    Traceback (most recent call last):
-    ...
-    zeroshift.errors.SpecError: imagenet_r: unknown parameter 'label_space' (known: none)
+    >>> make_benchmark("imagenet_c(corruption='fog', severity=3)", "/data").canonical
+    "imagenet_c(corruption='fog', severity=3)"
 
 """
 
