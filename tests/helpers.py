@@ -40,8 +40,13 @@ def _place(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
-def build_wnid_layout(root: Path, wnids: set[str] | None = None, per_class: int = 1, index_folders: bool = False,
-                      rename: str | None = None) -> list[Path]:
+def build_wnid_layout(
+    root: Path,
+    wnids: set[str] | None = None,
+    per_class: int = 1,
+    index_folders: bool = False,
+    rename: str | None = None,
+) -> list[Path]:
     """Folders ``root/<wnid or class index>/<file>`` of shared photos (one photo per class, repeated if asked)."""
     folder = require_shared("imagenet-samples")
     placed = []
@@ -57,3 +62,76 @@ def build_wnid_layout(root: Path, wnids: set[str] | None = None, per_class: int 
             _place(folder / row["file"], dst)
             placed.append(dst)
     return placed
+
+
+def make_word_tokenizer(folder: Path, words: list[str], max_length: int = 16) -> None:
+    """Save a word-level fast tokenizer (BOS ... EOS, padded) to ``folder``, as transformers loads it."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"[PAD]": 0, "[UNK]": 1, "[BOS]": 2, "[EOS]": 3}
+    for word in sorted({w.lower() for w in words}):
+        vocab.setdefault(word, len(vocab))
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tok.normalizer = None
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace(), pre_tokenizers.Punctuation()])
+    tok.post_processor = processors.TemplateProcessing(
+        single="[BOS] $A [EOS]", special_tokens=[("[BOS]", 2), ("[EOS]", 3)]
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        bos_token="[BOS]",
+        eos_token="[EOS]",
+        model_max_length=max_length,
+    )
+    fast.save_pretrained(folder)
+
+
+def make_tiny_hf_model(folder: Path, kind: str = "clip", seed: int = 0, image_size: int = 32) -> Path:
+    """Save a tiny random CLIPModel or SiglipModel with tokenizer and image processor to ``folder``."""
+    import torch
+    import transformers
+
+    from zeroshift.data.info import clip_classnames
+    from zeroshift.prompts import load_prompts
+
+    words = " ".join(list(clip_classnames()) + list(load_prompts("openai").templates)).replace("{}", " ")
+    words_list = [w for w in words.replace(",", " ").replace(".", " ").replace("'", " ").replace("-", " ").split()]
+    folder.mkdir(parents=True, exist_ok=True)
+    make_word_tokenizer(folder, words_list, max_length=16)
+    vocab_size = len(transformers.AutoTokenizer.from_pretrained(folder))
+    text = dict(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        vocab_size=vocab_size,
+        max_position_embeddings=16,
+        pad_token_id=0,
+        bos_token_id=2,
+        eos_token_id=3,
+    )
+    vision = dict(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=image_size,
+        patch_size=8,
+    )
+    torch.manual_seed(seed)
+    if kind == "clip":
+        config = transformers.CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)
+        model = transformers.CLIPModel(config)
+        processor = transformers.CLIPImageProcessor(
+            size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
+        )
+    else:
+        config = transformers.SiglipConfig(text_config=text, vision_config=vision)
+        model = transformers.SiglipModel(config)
+        processor = transformers.SiglipImageProcessor(size={"height": image_size, "width": image_size})
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder

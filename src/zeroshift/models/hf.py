@@ -122,6 +122,8 @@ class HFModel(ZeroShotModel):
             )
         model_cls = getattr(transformers, SUPPORTED[model_type])
         seed = random_seed(spec)
+        quiet = transformers.utils.logging.is_progress_bar_enabled()
+        transformers.utils.logging.disable_progress_bar()  # our own bars are the only ones a run draws
         try:
             if seed is not None:
                 torch.manual_seed(seed)
@@ -134,6 +136,9 @@ class HFModel(ZeroShotModel):
             raise ModelLoadError(
                 f"{spec}: could not load weights, processor or tokenizer: {str(err).splitlines()[0]}"
             ) from None
+        finally:
+            if quiet:
+                transformers.utils.logging.enable_progress_bar()
         model = cls(spec, module, processor, tokenizer, model_type)
         if seed is not None:
             model.info.training_data, model.info.source = "none (random init)", "random"
