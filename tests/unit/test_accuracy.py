@@ -18,7 +18,7 @@ def make_outputs(logits, labels):
 
 def test_against_sklearn_on_random_inputs():
     rng = np.random.default_rng(0)
-    for trial in range(5):
+    for _trial in range(5):
         n, c = 300, 12
         logits = rng.normal(size=(n, c)).astype(np.float32)
         labels = rng.integers(0, c, size=n)

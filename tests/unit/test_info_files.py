@@ -28,7 +28,8 @@ def test_imagenet_wnids_match_the_shared_manifest():
     manifest = shared_data_dir() / "imagenet-samples" / "manifest.csv"
     if not manifest.exists():
         pytest.skip(f"{manifest} is absent")
-    rows = list(csv.DictReader(open(manifest)))
+    with open(manifest, newline="") as f:
+        rows = list(csv.DictReader(f))
     assert {int(r["class_index"]): r["wnid"] for r in rows} == dict(enumerate(imagenet_wnids()))
 
 
