@@ -110,4 +110,6 @@ def run(
                     print(record.to_json(), flush=True)
     if not as_json:
         console.print(records_table(records))
-        console.print(f"{len(records)} record(s) written to {runner.store!r}" if runner.store else "")
+        console.print(
+            f"{len(records)} record(s) written to {runner.store.display}" if runner.store else "", soft_wrap=True
+        )

@@ -367,7 +367,7 @@ class Runner:
                         )
                     pending_fail[keys[missing[position]]] = reason
                 for _, note in batch.notes:
-                    stats.converted[note.split(";")[-1].strip().split(" ")[0]] += 1
+                    stats.converted[note.split("; ")[-1].split(" ")[0]] += 1  # "reduced WxH; L->RGB" -> "L->RGB"
                 if batch.pixels is not None:
                     x = batch.pixels.to(self.device, non_blocking=True)
                     if classifier is not None and shift is not None:
