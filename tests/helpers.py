@@ -135,3 +135,60 @@ def make_tiny_hf_model(folder: Path, kind: str = "clip", seed: int = 0, image_si
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
+
+
+def start_postgres() -> tuple[str, callable]:
+    """Start a throwaway PostgreSQL server on a Unix socket in a temp folder; returns (SQLAlchemy URL, stop)."""
+    import glob
+    import shutil as sh
+    import subprocess
+    import tempfile
+    import time
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))  # Debian keeps the server binaries off PATH
+    path = os.pathsep.join([os.environ.get("PATH", ""), *bins])
+    initdb, pg_ctl = sh.which("initdb", path=path), sh.which("pg_ctl", path=path)
+    if not initdb or not pg_ctl:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    prefix: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        if not sh.which("runuser"):
+            pytest.skip("running as root without runuser: cannot start PostgreSQL")
+        prefix = ["runuser", "-u", "postgres", "--"]
+        import pwd
+
+        uid = pwd.getpwnam("postgres").pw_uid
+    folder = Path(tempfile.mkdtemp(prefix="zeroshift-pg-"))  # under /tmp: the postgres user can reach it
+    data, sock = folder / "data", folder / "sock"
+    sock.mkdir()
+    if prefix:
+        for p in (folder, sock):
+            os.chown(p, uid, -1)
+    subprocess.run(prefix + [initdb, "-D", str(data), "-A", "trust", "-U", "postgres"], check=True, capture_output=True)
+    port = 54000 + os.getpid() % 1000
+    subprocess.run(
+        prefix
+        + [
+            pg_ctl,
+            "-D",
+            str(data),
+            "-l",
+            str(folder / "log"),
+            "-w",
+            "-o",
+            f"-k {sock} -p {port} -c listen_addresses=''",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    for _ in range(50):
+        if any(sock.iterdir()):
+            break
+        time.sleep(0.1)
+
+    def stop() -> None:
+        subprocess.run(prefix + [pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        sh.rmtree(folder, ignore_errors=True)
+
+    return f"postgresql+psycopg://postgres@/postgres?host={sock}&port={port}", stop
