@@ -134,3 +134,15 @@ def test_fixed_head_classifier_and_label_space_mismatch(tmp_path, data_root):
     shutil.copy(next(data_root.glob("imagenet-r/*/*")), root / "objectnet-1.0" / "images" / "c001" / "a.jpg")
     with pytest.raises(UsageError, match="fixed-head classifier over imagenet1k"):
         runner_for(tmp_path, root).run(RunSpec.make("random:timm/resnet18?seed=0", "objectnet", label_space="native"))
+
+
+def test_skip_existing_returns_the_stored_record(tmp_path, data_root, tiny_clip):
+    store = str(tmp_path / "r.db")
+    spec = RunSpec.make(tiny_clip, "imagenet_r", prompts="simple")
+    first = runner_for(tmp_path, data_root, store=store, limit=20).run(spec)
+    again = runner_for(tmp_path, data_root, store=store, limit=20, skip_existing=True).run(spec)
+    assert again.run_id == first.run_id and Store(store).count() == 1
+    other = runner_for(tmp_path, data_root, store=store, limit=20, skip_existing=True).run(
+        RunSpec.make(tiny_clip, "imagenet_r", prompts="openai")
+    )
+    assert other.run_id != first.run_id and Store(store).count() == 2  # another prompt set is another condition

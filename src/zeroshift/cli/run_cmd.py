@@ -55,6 +55,11 @@ def run(
         help="KEY=VALUE model metadata (training_data, data_size, loss, fine_tuned, architecture, family).",
     ),
     trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Let hf: models run code from the hub."),
+    skip_existing: bool = typer.Option(
+        False,
+        "--skip-existing",
+        help="Reuse stored records of conditions already evaluated (same weights, data, protocol).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the records as JSON lines."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Draw progress bars."),
 ) -> None:
@@ -78,6 +83,7 @@ def run(
         bootstrap=bootstrap,
         model_meta=parse_pairs(model_meta, "--model-meta"),
         progress=progress and not as_json,
+        skip_existing=skip_existing,
     )
     if suite:
         planned = expand_suite(suite, list(benchmark) if benchmark else None)

@@ -72,6 +72,8 @@ class RunOptions:
         progress: draw progress bars.
         chunk_rows: features written per cache chunk (a killed run loses at most one chunk).
         chunk_seconds: or after this many seconds, whichever comes first.
+        skip_existing: return the stored record of a condition already evaluated with the same weights, data
+            and protocol instead of evaluating it again (a suite killed midway resumes where it stopped).
 
     """
 
@@ -92,6 +94,7 @@ class RunOptions:
     progress: bool = False
     chunk_rows: int = 1024
     chunk_seconds: float = 30.0
+    skip_existing: bool = False
 
     def __post_init__(self) -> None:
         if self.on_bad_image not in ("skip", "fail"):
@@ -472,10 +475,36 @@ class Runner:
         return out, stats, ctx
 
     # --- runs -------------------------------------------------------------------------------------------
+    def existing_record(self, ctx: EvalContext, dataset_fp: str) -> RunRecord | None:
+        """A stored record of exactly this condition (same model weights, data content and protocol), if any."""
+        if self.store is None:
+            return None
+        groups = list(self.options.metrics or ctx.benchmark.metric_groups)
+        shift = ctx.spec.shift.canonical if ctx.spec.shift else None
+        for record in reversed(
+            self.store.records(model=str(ctx.handle.spec), benchmark=ctx.spec.benchmark.canonical, shift=shift)
+        ):
+            same = (
+                record.label_space == ctx.label_space.name
+                and record.seed == ctx.spec.seed
+                and record.fingerprints.get("model") == ctx.handle.fingerprint
+                and record.fingerprints.get("dataset") == dataset_fp
+                and record.config.get("limit") == self.options.limit
+                and record.protocol.get("metric_groups") == groups
+                and record.protocol.get("metric_params") == self.options.metric_params
+                and (record.protocol.get("prompts") or {}).get("digest") in (None, ctx.prompts.digest)
+            )
+            if same:
+                return record
+        return None
+
     def run(self, spec: RunSpec) -> RunRecord:
         """Evaluate one RunSpec and write its record to the store (if any)."""
         started = time.perf_counter()
         ctx = self.prepare(spec)
+        dataset_fp = hashlib.sha256("\n".join(ctx.dataset.content_keys()).encode()).hexdigest()[:24]
+        if self.options.skip_existing and (existing := self.existing_record(ctx, dataset_fp)) is not None:
+            return existing
         outputs, stats, ctx = self.outputs_for(ctx.spec, ctx=ctx)
         facts = self.model_facts(ctx.handle)
         if stats.total - sum(stats.skipped.values()) == 0:
@@ -490,7 +519,6 @@ class Runner:
             values.extend(metrics.get(group)(outputs, ctx, **params))
         info = apply_user_metadata(ModelInfo(**facts["info"]), self.options.model_meta)
         head_fp = head_fingerprint(ctx.handle, ctx.prompts) if facts["kind"] == "zero_shot" else None
-        dataset_fp = hashlib.sha256("\n".join(ctx.dataset.content_keys()).encode()).hexdigest()[:24]
         record = RunRecord.new(
             model=str(ctx.handle.spec),
             benchmark=ctx.spec.benchmark.canonical,
