@@ -1,5 +1,6 @@
-"""From cached features to class scores: the ``Outputs`` every metric group reads, and the differentiable
-``Classifier`` (pixels -> normalisation -> encoder -> head -> label space) that attacks differentiate.
+"""From cached features to class scores: the ``Outputs`` every metric group reads, the ``LocalOutputs`` (patch
+embeddings) that GL-MCM reads, and the differentiable ``Classifier`` (pixels -> normalisation -> encoder -> head ->
+label space) that attacks differentiate.
 
 Both go through :func:`class_logits`, so the scores a metric sees and the scores an attack optimises are the
 same function of the features.

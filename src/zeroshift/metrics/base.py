@@ -47,12 +47,32 @@ class MetricValue:
     details: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (NaN becomes None)."""
+        """A JSON-ready dict (NaN becomes None, in the details too)."""
         out = asdict(self)
         for key in ("value", "ci_low", "ci_high"):
             v = out[key]
             out[key] = None if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v)
+        out["details"] = json_safe(out["details"])
         return out
+
+
+def json_safe(obj: Any) -> Any:
+    """``obj`` with every non-finite float (NaN, inf) replaced by None, so strict JSON can hold it.
+
+    Example:
+        >>> json_safe({"t": float("nan"), "bins": [1.0, float("inf")], "n": 3})
+        {'t': None, 'bins': [1.0, None], 'n': 3}
+
+    """
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return json_safe(obj.item())
+    return obj
 
 
 def bootstrap_ci(
