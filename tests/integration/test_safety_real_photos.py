@@ -16,6 +16,7 @@ from tests import tiny_open_clip
 from tests.helpers import build_wnid_layout, require_shared
 from zeroshift.data.info import subset_wnids
 from zeroshift.engine.runner import Runner, RunOptions
+from zeroshift.errors import DatasetError
 from zeroshift.results.schema import RunRecord
 from zeroshift.results.store import Store
 from zeroshift.specs import RunSpec
@@ -122,7 +123,7 @@ def test_calibration_on_the_id_set_and_under_shift_uses_one_temperature(env: dic
 
 
 def test_imagenet_o_scores_the_id_set_over_its_200_classes(env: dict) -> None:
-    rec = run(env, "imagenet_o", None, ood={"scores": ("msp", "mcm")})
+    rec = run(env, "imagenet_o", None, ood={"scores": ("msp", "mcm", "glmcm")})
     proto = rec.protocol["ood"]
     assert rec.label_space == "subset" and proto["id_rescored_as"] == "subset"
     ctx = env["runner"].prepare(RunSpec.make(tiny_open_clip.TINY_VIT, "imagenet", prompts="simple"))
@@ -130,8 +131,37 @@ def test_imagenet_o_scores_the_id_set_over_its_200_classes(env: dict) -> None:
     in_subset = sum(sid.split("/")[0] in wnids for sid in ctx.dataset.sample_ids)
     assert proto["id_samples"] == "classes of the label space" and proto["n_id"] == in_subset > 0
     assert rec.metric("msp_auroc").details["n_ood"] == LIMIT
+    assert rec.metric("glmcm_auroc").details["n_id"] == in_subset  # patch cosines rescored over the 200 classes too
     everyone = run(env, "imagenet_o", None, ood={"scores": ("msp",), "id_samples": "all"})
     assert everyone.protocol["ood"]["n_id"] == LIMIT and everyone.counts["encoded_total"] == 0
+
+
+def test_fixed_head_classifiers_get_the_logit_scores_and_say_why_not_the_others(env: dict) -> None:
+    runner = env["runner"]
+    runner.options.metrics, runner.options.metric_params = None, {}
+    rec = runner.run(RunSpec.make("random:timm/test_resnet?seed=0", env["ood"]))
+    assert [m.name for m in rec.metrics] == [f"{s}_{m}" for s in ("msp", "maxlogit", "energy") for m in METRICS]
+    skipped = rec.protocol["ood"]["skipped"]
+    assert set(skipped) == {"mcm", "glmcm"} and "cosines" in skipped["mcm"]
+    assert rec.counts["encoded_total"] == 2 * LIMIT  # no patch pass for a model without patch embeddings
+
+
+def test_a_missing_in_distribution_set_is_named(env: dict, tmp_path: Path) -> None:
+    runner = Runner(RunOptions(data_root=tmp_path, cache_dir=env["runner"].cache.root, limit=4, workers=0))
+    cue = require_shared("cue-conflict/cue-conflict")
+    with pytest.raises(DatasetError, match=r"in-distribution set imagenet .*imagenet/val/<wnid>"):
+        runner.run(RunSpec.make(tiny_open_clip.TINY_VIT, f"ood_folder(path={str(cue)!r})", prompts="simple"))
+    _link_some(env["root"] / "imagenet-r", tmp_path / "imagenet-r")
+    with pytest.raises(DatasetError, match=r"held-out split of imagenet .*calibration.temperature"):
+        runner.options.metrics = ("calibration",)
+        runner.run(RunSpec.make(tiny_open_clip.TINY_VIT, "imagenet_r", prompts="simple"))
+
+
+def _link_some(src: Path, dst: Path, n: int = 4) -> None:
+    for folder in sorted(src.iterdir())[:n]:
+        (dst / folder.name).mkdir(parents=True)
+        for f in folder.iterdir():
+            (dst / folder.name / f.name).hardlink_to(f)
 
 
 def test_cli_mistakes_are_one_line(env: dict, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from zeroshift.errors import UsageError
+from zeroshift.errors import DatasetError, UsageError
 from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue, bootstrap_ci, mean_with_ci
 from zeroshift.metrics.temperature import TemperatureFit, fit_temperature, heldout_split
 
@@ -457,7 +457,13 @@ def _resolve_id(outputs: Any, ctx: Any, id_spec: str | None) -> tuple[Any, bool,
     own_space = ctx.label_space.name == id_bench.resolve_label_space(None)
     # the run itself is the clean in-distribution set: no need to ask the caches again
     reuse = same and ctx.shift is None and own_space
-    id_out = outputs if reuse else ctx.outputs(benchmark=id_bench.canonical)
+    try:
+        id_out = outputs if reuse else ctx.outputs(benchmark=id_bench.canonical)
+    except DatasetError as err:
+        raise DatasetError(
+            f"calibration fits its temperature on a held-out split of {id_bench.name} (calibration.id); {err} "
+            "Or give calibration.id=BENCHMARK or calibration.temperature=T with --metric-param."
+        ) from None
     record = {
         "source": "fitted",
         "id_benchmark": id_bench.canonical,

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from zeroshift.errors import UsageError
+from zeroshift.errors import DatasetError, UsageError
 from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue, stratified_bootstrap
 from zeroshift.metrics.calibration import finite_rows
 from zeroshift.registry import Registry
@@ -337,12 +337,22 @@ def _id_spec(ctx: Any) -> str:
     return id_spec
 
 
+def _id_condition(fetch: Callable[..., Any], id_spec: str, ctx: Any) -> Any:
+    """``fetch(benchmark=id_spec)``, saying why the in-distribution set is needed when its data is missing."""
+    try:
+        return fetch(benchmark=id_spec)
+    except DatasetError as err:
+        raise DatasetError(
+            f"{ctx.benchmark.name} is scored against its in-distribution set {id_spec} (the id parameter); {err}"
+        ) from None
+
+
 def _pair_id(outputs: Any, ctx: Any, id_samples: str) -> tuple[Any, np.ndarray | None, dict[str, Any]]:
     """The in-distribution outputs over the OOD set's label space (and the rows kept)."""
     id_spec = _id_spec(ctx)
     if id_samples not in ("space", "all"):
         raise UsageError(f"ood.id_samples must be 'space' or 'all', got {id_samples!r}")
-    id_out = ctx.outputs(benchmark=id_spec)
+    id_out = _id_condition(ctx.outputs, id_spec, ctx)
     space = outputs.label_space
     rows = None
     record = {"id_benchmark": id_spec, "id_label_space": id_out.label_space.name, "id_condition": "clean"}
@@ -400,7 +410,7 @@ def ood_group(
     id_local = None
     if "glmcm" in names and local_possible:
         # patch embeddings first: the pass that encodes them fills the global bank too
-        id_local = ctx.local_outputs(benchmark=_id_spec(ctx))
+        id_local = _id_condition(ctx.local_outputs, _id_spec(ctx), ctx)
     id_out, id_rows, record = _pair_id(outputs, ctx, id_samples)
     has_cos = outputs.cosines is not None and id_out.cosines is not None
     has_local = has_cos and bool(local_possible)
