@@ -172,6 +172,6 @@ def test_given_temperature_and_bad_parameters() -> None:
     assert vals["temperature"].value == 2.0
     expected = negative_log_likelihood(z / 2.0, y).mean()
     assert vals["nll_ts"].value == pytest.approx(expected) and vals["nll_ts"].details["n"] == 50
-    for bad in ({"temperature": -1.0}, {"ts_split": 1.5}, {"ts_split": 0}, {"n_bins": 0}):
+    for bad in ({"temperature": -1.0}, {"ts_split": 1.5}, {"ts_split": 0}, {"n_bins": 0}, {"adaptive_bins": -2}):
         with pytest.raises(UsageError):
             calibration_group(outputs_of(z, y), None, n_boot=0, **bad)

@@ -12,6 +12,7 @@ from zeroshift.engine.outputs import LocalOutputs
 from zeroshift.errors import SpecError, UsageError
 from zeroshift.metrics.base import stratified_bootstrap
 from zeroshift.metrics.ood import (
+    RankedScores,
     ScoreInputs,
     auroc,
     average_precision,
@@ -89,6 +90,20 @@ def test_histogram_counts_every_score_once() -> None:
     h = score_histogram(id_s, ood_s, bins=12)
     assert len(h["edges"]) == 13 and sum(h["id"]) == 50 and sum(h["ood"]) == 30
     assert h["edges"][0] == min(id_s.min(), ood_s.min()) and h["edges"][-1] == max(id_s.max(), ood_s.max())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_reweighted_ranking_equals_resorting_the_resample(seed: int) -> None:
+    """Bootstrap replicates reuse one sort as sample weights; they must equal the metrics of the resampled sets."""
+    rng = np.random.default_rng(seed)
+    id_s, ood_s = np.round(rng.normal(1, 1, 60), 1), np.round(rng.normal(0, 1, 40), 1)  # many ties
+    ranked = RankedScores.of(id_s, ood_s)
+    for _ in range(20):
+        i, j = rng.integers(0, 60, 60), rng.integers(0, 40, 40)
+        got = ranked.metrics(np.bincount(i, minlength=60), np.bincount(j, minlength=40))
+        want = detection_metrics(id_s[i], ood_s[j])
+        for key in want:
+            assert got[key] == pytest.approx(want[key], abs=1e-12), key
 
 
 def test_stratified_bootstrap_keeps_group_sizes_and_brackets_the_estimate() -> None:

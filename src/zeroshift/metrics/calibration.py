@@ -313,7 +313,7 @@ def calibration_group(
     ctx: Any = None,
     n_bins: int = DEFAULT_BINS,
     adaptive_bins: int | None = None,
-    id: str | None = None,  # noqa: A002 - the parameter name users write: calibration.id=imagenet
+    id: str | None = None,  # the parameter name users write: --metric-param calibration.id=imagenet
     ts_split: float | int = 0.5,
     ts_seed: int = 0,
     temperature: float | None = None,
@@ -347,10 +347,12 @@ def calibration_group(
         raise UsageError(
             f"calibration needs labelled samples; {bench.name} is an OOD set (use the ood metric group for it)"
         )
+    if adaptive_bins is not None:
+        bin_edges(adaptive_bins)  # the same check as n_bins: a positive integer
     settings = {**DEFAULT_BOOTSTRAP, **{k: v for k, v in boot.items() if k in DEFAULT_BOOTSTRAP}}
-    valid = finite_rows(outputs.logits) & (np.asarray(outputs.labels) >= 0)
-    n_nonfinite = int((~finite_rows(outputs.logits)).sum())
-    rows = np.flatnonzero(valid)
+    finite = finite_rows(outputs.logits)
+    n_nonfinite = int((~finite).sum())
+    rows = np.flatnonzero(finite & (np.asarray(outputs.labels) >= 0))
     logits = outputs.logits[torch.from_numpy(rows)] if len(outputs) else outputs.logits
     labels = np.asarray(outputs.labels)[rows]
     common = {"n_nonfinite": n_nonfinite}

@@ -43,16 +43,90 @@ from zeroshift.registry import Registry
 # --- detection metrics ---------------------------------------------------------------------------------------
 
 
-def _curve(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cumulative true and false positives at each distinct score, highest first, and those scores."""
-    scores = np.concatenate([pos, neg]).astype(np.float64)
-    truth = np.concatenate([np.ones(pos.size), np.zeros(neg.size)])
-    order = np.argsort(-scores, kind="mergesort")
-    scores, truth = scores[order], truth[order]
-    last = np.r_[np.flatnonzero(np.diff(scores)), scores.size - 1]  # last position of each run of ties
-    tps = np.cumsum(truth)[last]
-    fps = last + 1 - tps
-    return tps, fps, scores[last]
+@dataclass(frozen=True)
+class RankedScores:
+    """In-distribution and OOD scores sorted once, highest first, with their runs of ties.
+
+    Every detection metric is a function of the cumulative ID and OOD counts at the end of each run of ties, so
+    a bootstrap replicate (a multiset of the same samples) only reweights the sorted positions: no new sort.
+
+    Example:
+        >>> r = RankedScores.of(np.array([3.0, 1.0]), np.array([2.0, 1.0]))
+        >>> r.thresholds.tolist()
+        [3.0, 2.0, 1.0]
+        >>> r.metrics()["auroc"]
+        0.625
+
+    """
+
+    id_position: np.ndarray
+    ood_position: np.ndarray
+    run_end: np.ndarray
+    thresholds: np.ndarray
+
+    @classmethod
+    def of(cls, id_scores: np.ndarray, ood_scores: np.ndarray) -> RankedScores:
+        """Sort the pooled scores (stable) and find the runs of ties."""
+        pooled = np.concatenate([id_scores, ood_scores]).astype(np.float64)
+        order = np.argsort(-pooled, kind="mergesort")
+        position = np.empty_like(order)
+        position[order] = np.arange(order.size)
+        ranked = pooled[order]
+        run_end = np.r_[np.flatnonzero(np.diff(ranked)), ranked.size - 1] if ranked.size else np.zeros(0, int)
+        n_id = len(id_scores)
+        return cls(position[:n_id], position[n_id:], run_end, ranked[run_end])
+
+    def counts(
+        self, id_weights: np.ndarray | None = None, ood_weights: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Cumulative (weighted) ID and OOD counts at the end of each run of ties."""
+        n = self.id_position.size + self.ood_position.size
+        pos, neg = np.zeros(n), np.zeros(n)
+        pos[self.id_position] = 1.0 if id_weights is None else id_weights
+        neg[self.ood_position] = 1.0 if ood_weights is None else ood_weights
+        return np.cumsum(pos)[self.run_end], np.cumsum(neg)[self.run_end]
+
+    def fpr_at(
+        self, tpr: float = 0.95, id_weights: np.ndarray | None = None, ood_weights: np.ndarray | None = None
+    ) -> tuple[float, float, float]:
+        """(FPR, threshold, TPR reached) at the highest threshold accepting at least ``tpr`` of the ID samples."""
+        if not 0.0 < tpr <= 1.0:
+            raise UsageError(f"ood.tpr must be in (0, 1], got {tpr!r}")
+        tps, fps = self.counts(id_weights, ood_weights)
+        if not tps.size or tps[-1] == 0 or fps[-1] == 0:
+            nan = float("nan")
+            return nan, nan, nan
+        need = math.ceil(tpr * tps[-1] - 1e-9)  # counts are integers: no float round-off at exactly 95%
+        k = int(np.argmax(tps >= need))
+        return float(fps[k] / fps[-1]), float(self.thresholds[k]), float(tps[k] / tps[-1])
+
+    def metrics(
+        self, id_weights: np.ndarray | None = None, ood_weights: np.ndarray | None = None, tpr: float = 0.95
+    ) -> dict[str, float]:
+        """AUROC, AUPR-in, AUPR-out and FPR at ``tpr``, ID positive (NaN when either set is empty)."""
+        tps, fps = self.counts(id_weights, ood_weights)
+        if not tps.size or tps[-1] == 0 or fps[-1] == 0:
+            return dict.fromkeys(("auroc", "aupr_in", "aupr_out", "fpr95"), float("nan"))
+        p, n = tps[-1], fps[-1]
+        d_tps, d_fps = np.diff(tps, prepend=0.0), np.diff(fps, prepend=0.0)
+        roc_tpr = np.r_[0.0, tps / p]
+        auroc = float(np.sum(d_fps / n * (roc_tpr[1:] + roc_tpr[:-1]) / 2))
+        # AP steps once per run of ties: recall gain of the run times the precision with the run included
+        aupr_in = float(np.sum(d_tps / p * _ratio(tps, tps + fps)))
+        # OOD positive, score negated: the runs are taken lowest first, each with everything scored below it
+        ood_cum, id_cum = n - (fps - d_fps), p - (tps - d_tps)
+        aupr_out = float(np.sum(d_fps / n * _ratio(ood_cum, ood_cum + id_cum)))
+        return {
+            "auroc": auroc,
+            "aupr_in": aupr_in,
+            "aupr_out": aupr_out,
+            "fpr95": self.fpr_at(tpr, id_weights, ood_weights)[0],
+        }
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den`` with 0 where ``den`` is 0 (runs of ties left empty by a bootstrap replicate add nothing)."""
+    return np.divide(num, den, out=np.zeros_like(num, dtype=np.float64), where=den > 0)
 
 
 def auroc(pos: np.ndarray, neg: np.ndarray) -> float:
@@ -63,13 +137,7 @@ def auroc(pos: np.ndarray, neg: np.ndarray) -> float:
         0.875
 
     """
-    pos, neg = np.asarray(pos, dtype=np.float64), np.asarray(neg, dtype=np.float64)
-    if pos.size == 0 or neg.size == 0:
-        return float("nan")
-    tps, fps, _ = _curve(pos, neg)
-    tpr = np.r_[0.0, tps / pos.size]
-    fpr = np.r_[0.0, fps / neg.size]
-    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+    return RankedScores.of(np.asarray(pos), np.asarray(neg)).metrics()["auroc"]
 
 
 def average_precision(pos: np.ndarray, neg: np.ndarray) -> float:
@@ -80,13 +148,7 @@ def average_precision(pos: np.ndarray, neg: np.ndarray) -> float:
         0.8333333333333333
 
     """
-    pos, neg = np.asarray(pos, dtype=np.float64), np.asarray(neg, dtype=np.float64)
-    if pos.size == 0 or neg.size == 0:
-        return float("nan")
-    tps, fps, _ = _curve(pos, neg)
-    precision = tps / (tps + fps)
-    recall = np.r_[0.0, tps / pos.size]
-    return float(np.sum(np.diff(recall) * precision))
+    return RankedScores.of(np.asarray(pos), np.asarray(neg)).metrics()["aupr_in"]
 
 
 def fpr_at_tpr(id_scores: np.ndarray, ood_scores: np.ndarray, tpr: float = 0.95) -> tuple[float, float, float]:
@@ -99,16 +161,7 @@ def fpr_at_tpr(id_scores: np.ndarray, ood_scores: np.ndarray, tpr: float = 0.95)
         (0.5, 2.0, 0.75)
 
     """
-    pos, neg = np.asarray(id_scores, dtype=np.float64), np.asarray(ood_scores, dtype=np.float64)
-    if pos.size == 0 or neg.size == 0:
-        nan = float("nan")
-        return nan, nan, nan
-    if not 0.0 < tpr <= 1.0:
-        raise UsageError(f"ood.tpr must be in (0, 1], got {tpr!r}")
-    tps, fps, thresholds = _curve(pos, neg)
-    need = math.ceil(tpr * pos.size - 1e-9)  # integer comparison: no float round-off at exactly 95%
-    k = int(np.argmax(tps >= need))
-    return float(fps[k] / neg.size), float(thresholds[k]), float(tps[k] / pos.size)
+    return RankedScores.of(np.asarray(id_scores), np.asarray(ood_scores)).fpr_at(tpr)
 
 
 def detection_metrics(id_scores: np.ndarray, ood_scores: np.ndarray, tpr: float = 0.95) -> dict[str, float]:
@@ -119,13 +172,7 @@ def detection_metrics(id_scores: np.ndarray, ood_scores: np.ndarray, tpr: float 
         ['aupr_in', 'aupr_out', 'auroc', 'fpr95']
 
     """
-    pos, neg = np.asarray(id_scores, dtype=np.float64), np.asarray(ood_scores, dtype=np.float64)
-    return {
-        "auroc": auroc(pos, neg),
-        "aupr_in": average_precision(pos, neg),
-        "aupr_out": average_precision(-neg, -pos),
-        "fpr95": fpr_at_tpr(pos, neg, tpr)[0],
-    }
+    return RankedScores.of(np.asarray(id_scores), np.asarray(ood_scores)).metrics(tpr=tpr)
 
 
 def score_histogram(id_scores: np.ndarray, ood_scores: np.ndarray, bins: int = 30) -> dict[str, list[float]]:
@@ -460,10 +507,11 @@ def _metric_values(
 ) -> list[MetricValue]:
     """The four metrics of one score, with stratified bootstrap intervals and the details to plot and audit."""
     id_ok, ood_ok = id_s[np.isfinite(id_s)], ood_s[np.isfinite(ood_s)]
-    point = detection_metrics(id_ok, ood_ok, tpr)
-    fpr, threshold, reached = fpr_at_tpr(id_ok, ood_ok, tpr)
+    ranked = RankedScores.of(id_ok, ood_ok)
+    point = ranked.metrics(tpr=tpr)
+    fpr, threshold, reached = ranked.fpr_at(tpr)
     ci = stratified_bootstrap(
-        lambda i, j: detection_metrics(id_ok[i], ood_ok[j], tpr),
+        lambda i, j: ranked.metrics(np.bincount(i, minlength=id_ok.size), np.bincount(j, minlength=ood_ok.size), tpr),
         id_ok.size,
         ood_ok.size,
         boot["n_boot"],
