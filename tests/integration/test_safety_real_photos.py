@@ -132,6 +132,12 @@ def test_imagenet_o_scores_the_id_set_over_its_200_classes(env: dict) -> None:
     assert proto["id_samples"] == "classes of the label space" and proto["n_id"] == in_subset > 0
     assert rec.metric("msp_auroc").details["n_ood"] == LIMIT
     assert rec.metric("glmcm_auroc").details["n_id"] == in_subset  # patch cosines rescored over the 200 classes too
+    # a second OOD set reuses the in-distribution features and patch embeddings cached by the first
+    id_related = [r for r in rec.counts["related"] if r["benchmark"] == "imagenet(split='val')"]
+    assert {r["artefact"] for r in id_related} == {"features", "local"}
+    assert all(r["encoded"] == 0 and r["from_cache"] == LIMIT for r in id_related)
+    # (an ImageNet-O photo that is also in the ImageNet layout, the same file, is a cache hit too)
+    assert rec.counts["encoded_total"] == rec.counts["encoded"] == LIMIT - rec.counts["from_cache"]
     everyone = run(env, "imagenet_o", None, ood={"scores": ("msp",), "id_samples": "all"})
     assert everyone.protocol["ood"]["n_id"] == LIMIT and everyone.counts["encoded_total"] == 0
 
