@@ -26,6 +26,12 @@ for _name, _target in {
     "imagenet_a": "zeroshift.data.imagenet:ImageNetA",
     "imagenet_c": "zeroshift.data.imagenet:ImageNetC",
     "objectnet": "zeroshift.data.objectnet:ObjectNet",
+    "imagenet_o": "zeroshift.data.ood:ImageNetO",
+    "inaturalist_ood": "zeroshift.data.ood:INaturalistOOD",
+    "sun_ood": "zeroshift.data.ood:SUNOOD",
+    "places_ood": "zeroshift.data.ood:PlacesOOD",
+    "textures_ood": "zeroshift.data.ood:TexturesOOD",
+    "ood_folder": "zeroshift.data.ood:OODFolder",
 }.items():
     benchmarks.register_lazy(_name, _target)
 

@@ -34,13 +34,13 @@ from zeroshift.data import make_benchmark
 from zeroshift.data.base import Benchmark, Dataset, LabelSpace
 from zeroshift.engine.cache import Cache, atomic_write_bytes
 from zeroshift.engine.loader import PixelDataset, default_workers, make_loader
-from zeroshift.engine.outputs import Classifier, Outputs, class_logits
+from zeroshift.engine.outputs import Classifier, LocalOutputs, Outputs, class_logits
 from zeroshift.engine.progress import progress_bar
 from zeroshift.engine.provenance import provenance
 from zeroshift.errors import UsageError
 from zeroshift.metrics import DEFAULT_BOOTSTRAP, MetricValue, metrics
 from zeroshift.models import ModelHandle, resolve_model
-from zeroshift.models.base import ModelInfo, ZeroShotModel
+from zeroshift.models.base import ModelInfo
 from zeroshift.models.heads import head_fingerprint, text_head
 from zeroshift.models.metadata import apply_user_metadata
 from zeroshift.prompts import PromptSet, load_prompts
@@ -48,6 +48,9 @@ from zeroshift.results.schema import RunRecord, SampleOutputs
 from zeroshift.results.store import Store
 from zeroshift.shifts import Shift, make_shift, per_image_seed
 from zeroshift.specs import CallSpec, RunSpec, fingerprint
+
+#: artefact kinds of the image banks and what their fingerprints say they hold
+ARTEFACTS = {"features": "image features", "local": "patch embeddings (float16)"}
 
 
 @dataclass
@@ -157,7 +160,8 @@ class EvalContext:
     """What a metric group or a shift's ``prepare`` may ask beyond the outputs of its own condition.
 
     ``outputs(...)`` returns the outputs of another condition of the same model (another benchmark, the clean
-    version of a shifted benchmark, an OOD set), computed through the same caches.
+    version of a shifted benchmark, an OOD set), computed through the same caches; ``local_outputs(...)`` its
+    patch embeddings (zero-shot ViTs). What they had to encode is recorded in the run's ``counts["related"]``.
     """
 
     runner: Runner
@@ -170,6 +174,34 @@ class EvalContext:
     shift: Shift | None
     sample_columns: dict[str, list[Any]] = field(default_factory=dict)
     protocol: dict[str, Any] = field(default_factory=dict)
+    #: encode statistics of the other conditions metric groups asked for (recorded in ``counts["related"]``)
+    related: list[dict[str, Any]] = field(default_factory=list)
+
+    def _spec(self, benchmark: str | CallSpec | None, shift: str | CallSpec | None, label_space: str | None) -> RunSpec:
+        bench_spec = CallSpec.parse(benchmark) if benchmark is not None else CallSpec.parse(self.benchmark.canonical)
+        return RunSpec(
+            self.spec.model,
+            bench_spec,
+            CallSpec.parse(shift) if shift else None,
+            self.spec.prompts,
+            label_space if benchmark is not None else (label_space or self.label_space.name),
+            self.spec.seed,
+        )
+
+    def _note(self, ctx: EvalContext, artefact: str, stats: EncodeStats) -> None:
+        self.related.append(
+            {
+                "benchmark": ctx.spec.benchmark.canonical,
+                "shift": ctx.spec.shift.canonical if ctx.spec.shift else None,
+                "label_space": ctx.label_space.name,
+                "artefact": artefact,
+                "fingerprint": stats.fingerprint,
+                "total": stats.total,
+                "from_cache": stats.from_cache,
+                "encoded": stats.encoded,
+                "skipped": dict(stats.skipped),
+            }
+        )
 
     def outputs(
         self,
@@ -179,16 +211,21 @@ class EvalContext:
         limit: int | None = None,
     ) -> Outputs:
         """Outputs of this model on another condition (default: this benchmark, clean)."""
-        bench_spec = CallSpec.parse(benchmark) if benchmark is not None else CallSpec.parse(self.benchmark.canonical)
-        spec = RunSpec(
-            self.spec.model,
-            bench_spec,
-            CallSpec.parse(shift) if shift else None,
-            self.spec.prompts,
-            label_space if benchmark is not None else (label_space or self.label_space.name),
-            self.spec.seed,
-        )
-        return self.runner.outputs_for(spec, limit=limit)[0]
+        out, stats, other = self.runner.outputs_for(self._spec(benchmark, shift, label_space), limit=limit)
+        self._note(other, "features", stats)
+        return out
+
+    def local_outputs(
+        self,
+        benchmark: str | CallSpec | None = None,
+        shift: str | CallSpec | None = None,
+        label_space: str | None = None,
+        limit: int | None = None,
+    ) -> LocalOutputs:
+        """Patch embeddings of this model on a condition (default: this benchmark, clean), for GL-MCM."""
+        out, stats, other = self.runner.local_outputs_for(self._spec(benchmark, shift, label_space), limit=limit)
+        self._note(other, "local", stats)
+        return out
 
     def save_column(self, name: str, values: list[Any]) -> None:
         """Attach a per-sample column (e.g. an OOD score) to the saved samples of this run."""
@@ -238,16 +275,24 @@ class Runner:
             "logit_bias": model.logit_bias,
             "info": model.info.as_dict(),
             "preprocess": model.preprocess.record,
-            "supports_local": type(model).encode_image_local is not ZeroShotModel.encode_image_local,
+            "supports_local": model.kind == "zero_shot" and model.supports_local,
         }
         atomic_write_bytes(path, json.dumps(facts, default=str).encode())
         return facts
 
     # --- features ---------------------------------------------------------------------------------------
     def feature_fingerprint(
-        self, handle: ModelHandle, shift: Shift | None, seed: int, attack_head: str | None = None
+        self,
+        handle: ModelHandle,
+        shift: Shift | None,
+        seed: int,
+        attack_head: str | None = None,
+        artefact: str = "features",
     ) -> str:
-        """Fingerprint of the feature bank of a model under a shift (attacks also key on the head)."""
+        """Fingerprint of the feature bank (or the ``local`` patch bank) of a model under a shift.
+
+        Attacks also key on the head.
+        """
         precision = self.options.precision if self.device.type == "cuda" else "fp32"
         return fingerprint(
             {
@@ -256,7 +301,7 @@ class Runner:
                 "seed": seed if shift else None,
                 "attack_head": attack_head,
                 "precision": precision,
-                "what": "image features",
+                "what": ARTEFACTS[artefact],
             }
         )
 
@@ -268,8 +313,14 @@ class Runner:
         shift: Shift | None,
         seed: int,
         ctx: EvalContext | None = None,
+        artefact: str = "features",
     ) -> tuple[torch.Tensor, np.ndarray, EncodeStats]:
-        """Features of every sample (encoding only what the bank lacks); returns (rows, kept indices, stats)."""
+        """Rows of one artefact for every sample (encoding only what the banks lack); (rows, kept indices, stats).
+
+        ``artefact`` is ``features`` (global embeddings or fixed-head logits) or ``local`` (patch embeddings,
+        float16). Asking for ``local`` also fills the global bank in the same forward pass, so an image is never
+        encoded twice for the two.
+        """
         attack_head = None
         classifier = None
         if shift is not None and shift.kind == "attack":
@@ -281,23 +332,31 @@ class Runner:
                     "space": ctx.label_space.fingerprint_data,
                 }
             )
-        bank_fp = self.feature_fingerprint(handle, shift, seed, attack_head)
-        bank = self.cache.bank(
-            "features", bank_fp, {"model": str(handle.spec), "shift": shift.canonical if shift else None}
-        )
+        kinds = ["features"] if artefact == "features" else ["features", artefact]
+        producer = {"model": str(handle.spec), "shift": shift.canonical if shift else None}
+        banks = {
+            kind: self.cache.bank(kind, self.feature_fingerprint(handle, shift, seed, attack_head, kind), producer)
+            for kind in kinds
+        }
         keys = dataset.content_keys()
-        stats = EncodeStats(total=len(keys), fingerprint=bank_fp)
-        missing = [i for i, k in enumerate(keys) if not bank.has(k)]
-        stats.from_cache = len(keys) - len(missing)
-        if missing:
-            bank.refresh()  # another process may have written chunks meanwhile
-            missing = [i for i, k in enumerate(keys) if not bank.has(k)]
-            stats.from_cache = len(keys) - len(missing)
-        if missing:
+        stats = EncodeStats(total=len(keys), fingerprint=banks[artefact].folder.name)
+
+        def lacking() -> dict[str, set[str]]:
+            return {kind: {k for k in keys if not bank.has(k)} for kind, bank in banks.items()}
+
+        missing = lacking()
+        if any(missing.values()):
+            for bank in banks.values():
+                bank.refresh()  # another process may have written chunks meanwhile
+            missing = lacking()
+        todo = [i for i, k in enumerate(keys) if any(k in m for m in missing.values())]
+        stats.from_cache = len(keys) - len(todo)
+        if todo:
             if shift is not None and shift.kind == "attack":
                 assert ctx is not None
                 classifier = self.classifier(handle, ctx.label_space, ctx.prompts)
-            self._encode(handle, benchmark, dataset, missing, keys, bank, shift, seed, stats, ctx, classifier)
+            self._encode(handle, benchmark, dataset, todo, keys, banks, missing, shift, seed, stats, ctx, classifier)
+        bank = banks[artefact]
         failures = bank.failures
         kept = np.asarray([i for i, k in enumerate(keys) if k not in failures], dtype=np.int64)
         for i, k in enumerate(keys):
@@ -314,9 +373,10 @@ class Runner:
         handle: ModelHandle,
         benchmark: Benchmark,
         dataset: Dataset,
-        missing: list[int],
+        todo: list[int],
         keys: list[str],
-        bank: Any,
+        banks: dict[str, Any],
+        missing: dict[str, set[str]],
         shift: Shift | None,
         seed: int,
         stats: EncodeStats,
@@ -325,11 +385,14 @@ class Runner:
     ) -> None:
         model = handle.load()
         model.to(self.device)
+        want_local = "local" in banks
+        if want_local and not model.supports_local:
+            raise UsageError(f"{handle.spec} exposes no patch embeddings (needed for GL-MCM)")
         opts = self.options
         shift_params = shift.prepare(ctx) if shift is not None else None
         pixels = PixelDataset(
             dataset,
-            missing,
+            todo,
             model.preprocess.geometry,
             shift,
             seed,
@@ -344,37 +407,48 @@ class Runner:
             if ctx is not None and benchmark.labelled
             else None
         )
-        pending_keys: list[str] = []
-        pending_rows: list[torch.Tensor] = []
-        pending_fail: dict[str, str] = {}
+        pending_keys: dict[str, list[str]] = {kind: [] for kind in banks}
+        pending_rows: dict[str, list[torch.Tensor]] = {kind: [] for kind in banks}
+        pending_fail: dict[str, dict[str, str]] = {kind: {} for kind in banks}
         last_flush = time.monotonic()
 
         def flush() -> None:
             nonlocal last_flush
-            if pending_keys or pending_fail:
-                rows = torch.cat(pending_rows) if pending_rows else torch.empty(0)
-                bank.put(pending_keys, rows, pending_fail)
-            pending_keys.clear()
-            pending_rows.clear()
-            pending_fail.clear()
+            for kind, bank in banks.items():
+                if pending_keys[kind] or pending_fail[kind]:
+                    rows = torch.cat(pending_rows[kind]) if pending_rows[kind] else torch.empty(0)
+                    bank.put(pending_keys[kind], rows, pending_fail[kind])
+                pending_keys[kind].clear()
+                pending_rows[kind].clear()
+                pending_fail[kind].clear()
             last_flush = time.monotonic()
+
+        def add(kind: str, batch_keys: list[str], rows: torch.Tensor) -> None:
+            # only rows the bank lacks: a chunk is never rewritten with bytes that may differ on another device
+            wanted = [j for j, k in enumerate(batch_keys) if k in missing[kind]]
+            if wanted:
+                pending_keys[kind].extend(batch_keys[j] for j in wanted)
+                pending_rows[kind].append(rows[wanted])
 
         start = time.perf_counter()
         label = f"{dataset.name}" + (f" [{shift.canonical}]" if shift else "")
-        with progress_bar(f"encode {label}", len(missing), opts.progress) as advance:
+        with progress_bar(f"encode {label}", len(todo), opts.progress) as advance:
             for batch in loader:
                 for position, reason, message in batch.failures:
                     if opts.on_bad_image == "fail":
                         raise UsageError(
                             f"bad image {message}; rerun with --on-bad-image skip to skip and count such files"
                         )
-                    pending_fail[keys[missing[position]]] = reason
+                    key = keys[todo[position]]
+                    for kind in banks:
+                        if key in missing[kind]:
+                            pending_fail[kind][key] = reason
                 for _, note in batch.notes:
                     stats.converted[note.split("; ")[-1].split(" ")[0]] += 1  # "reduced WxH; L->RGB" -> "L->RGB"
                 if batch.pixels is not None:
                     x = batch.pixels.to(self.device, non_blocking=True)
                     if classifier is not None and shift is not None:
-                        idx = [missing[p] for p in batch.positions]
+                        idx = [todo[p] for p in batch.positions]
                         y = torch.as_tensor(labels_all[idx], device=self.device)
                         seeds = [per_image_seed(seed, shift.canonical, dataset.sample_ids[i]) for i in idx]
                         x = shift.attack(classifier, x, y, seeds).detach()
@@ -382,12 +456,16 @@ class Runner:
                         torch.inference_mode(),
                         torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None),
                     ):
-                        feats = model.encode_image(model.preprocess.normalize(x)).float().cpu()
-                    pending_rows.append(feats)
-                    pending_keys.extend(keys[missing[p]] for p in batch.positions)
+                        x = model.preprocess.normalize(x)
+                        feats, local = model.encode_image_and_local(x) if want_local else (model.encode_image(x), None)
+                    batch_keys = [keys[todo[p]] for p in batch.positions]
+                    add("features", batch_keys, feats.float().cpu())
+                    if want_local:
+                        add("local", batch_keys, local.to(torch.float16).cpu())
                     stats.encoded += len(batch.positions)
                 advance(len(batch.positions) + len(batch.failures))
-                if len(pending_keys) >= opts.chunk_rows or time.monotonic() - last_flush > opts.chunk_seconds:
+                n_pending = max(len(v) for v in pending_keys.values())
+                if n_pending >= opts.chunk_rows or time.monotonic() - last_flush > opts.chunk_seconds:
                     flush()
             flush()
         stats.seconds = time.perf_counter() - start
@@ -432,9 +510,17 @@ class Runner:
         return EvalContext(self, resolved, handle, benchmark, dataset, space, prompts, shift)
 
     def outputs_for(
-        self, spec: RunSpec, limit: int | None = None, ctx: EvalContext | None = None
+        self,
+        spec: RunSpec,
+        limit: int | None = None,
+        ctx: EvalContext | None = None,
+        artefacts: set[str] | frozenset[str] = frozenset(),
     ) -> tuple[Outputs, EncodeStats, EvalContext]:
-        """Outputs of one condition, through the caches."""
+        """Outputs of one condition, through the caches.
+
+        ``artefacts`` names what the metric groups will also read (``local``: patch embeddings); images that must be
+        encoded are then encoded once for all of them, and the stats count that pass.
+        """
         ctx = ctx or self.prepare(spec, limit)
         facts = self.model_facts(ctx.handle)
         space = ctx.label_space
@@ -448,7 +534,16 @@ class Runner:
                     else ""
                 )
             )
+        prefetched = None
+        if "local" in artefacts and facts.get("supports_local") and space.reduce != "mean_prob":
+            _, _, prefetched = self.features(
+                ctx.handle, ctx.benchmark, ctx.dataset, ctx.shift, ctx.spec.seed, ctx, artefact="local"
+            )
         feats, kept, stats = self.features(ctx.handle, ctx.benchmark, ctx.dataset, ctx.shift, ctx.spec.seed, ctx)
+        if prefetched is not None:  # the pass that filled both banks is this condition's encoding
+            stats.encoded += prefetched.encoded
+            stats.from_cache -= prefetched.encoded
+            stats.seconds += prefetched.seconds
         head = self.head(ctx.handle, space, ctx.prompts) if facts["kind"] == "zero_shot" else None
         scale = facts["logit_scale"] if facts["kind"] == "zero_shot" else 1.0
         bias = facts["logit_bias"] if facts["kind"] == "zero_shot" else 0.0
@@ -472,6 +567,25 @@ class Runner:
             meta,
             kept,
         )
+        return out, stats, ctx
+
+    def local_outputs_for(
+        self, spec: RunSpec, limit: int | None = None, ctx: EvalContext | None = None
+    ) -> tuple[LocalOutputs, EncodeStats, EvalContext]:
+        """Patch embeddings of one condition with the text head of its label space, through the caches."""
+        ctx = ctx or self.prepare(spec, limit)
+        facts = self.model_facts(ctx.handle)
+        if facts["kind"] != "zero_shot" or not facts.get("supports_local"):
+            raise UsageError(f"{ctx.handle.spec} exposes no patch embeddings (GL-MCM needs an open_clip ViT)")
+        if ctx.label_space.reduce == "mean_prob":
+            raise UsageError(f"label space {ctx.label_space.name!r} maps probabilities, not cosines: no local score")
+        rows, kept, stats = self.features(
+            ctx.handle, ctx.benchmark, ctx.dataset, ctx.shift, ctx.spec.seed, ctx, artefact="local"
+        )
+        head = self.head(ctx.handle, ctx.label_space, ctx.prompts)
+        if not len(kept):
+            rows = torch.empty(0, 0, head.shape[1], dtype=torch.float16)
+        out = LocalOutputs([ctx.dataset.sample_ids[i] for i in kept], rows, head, ctx.label_space, kept)
         return out, stats, ctx
 
     # --- runs -------------------------------------------------------------------------------------------
@@ -505,18 +619,20 @@ class Runner:
         dataset_fp = hashlib.sha256("\n".join(ctx.dataset.content_keys()).encode()).hexdigest()[:24]
         if self.options.skip_existing and (existing := self.existing_record(ctx, dataset_fp)) is not None:
             return existing
-        outputs, stats, ctx = self.outputs_for(ctx.spec, ctx=ctx)
+        groups = self.options.metrics or ctx.benchmark.metric_groups
+        boot = {**DEFAULT_BOOTSTRAP, "n_boot": self.options.bootstrap}
+        params = {group: {**boot, **self.options.metric_params.get(group, {})} for group in groups}
+        # a group may read more than class scores (GL-MCM reads patch embeddings): encode those in the same pass
+        artefacts = set().union(*(group_artefacts(metrics.get(g), params[g]) for g in groups))
+        outputs, stats, ctx = self.outputs_for(ctx.spec, ctx=ctx, artefacts=artefacts)
         facts = self.model_facts(ctx.handle)
         if stats.total - sum(stats.skipped.values()) == 0:
             raise UsageError(
                 f"{ctx.benchmark.name}: no image could be read ({dict(stats.skipped)}); nothing to evaluate"
             )
-        groups = self.options.metrics or ctx.benchmark.metric_groups
-        boot = {**DEFAULT_BOOTSTRAP, "n_boot": self.options.bootstrap}
         values: list[MetricValue] = []
         for group in groups:
-            params = {**boot, **self.options.metric_params.get(group, {})}
-            values.extend(metrics.get(group)(outputs, ctx, **params))
+            values.extend(metrics.get(group)(outputs, ctx, **params[group]))
         info = apply_user_metadata(ModelInfo(**facts["info"]), self.options.model_meta)
         head_fp = head_fingerprint(ctx.handle, ctx.prompts) if facts["kind"] == "zero_shot" else None
         record = RunRecord.new(
@@ -560,7 +676,11 @@ class Runner:
                 "on_bad_image": self.options.on_bad_image,
                 "cache_dir": str(self.cache.root),
             },
-            counts=stats.as_dict(),
+            counts={
+                **stats.as_dict(),
+                "related": ctx.related,
+                "encoded_total": stats.encoded + sum(r["encoded"] for r in ctx.related),
+            },
             provenance={**provenance(self.device), "wall_time_s": round(time.perf_counter() - started, 3)},
             metrics=values,
         )
@@ -569,6 +689,18 @@ class Runner:
         if self.store is not None:
             self.store.write(record)
         return record
+
+
+def group_artefacts(group: Any, params: dict[str, Any]) -> set[str]:
+    """What a metric group reads beyond class scores: its optional ``artefacts(**params)`` attribute, else nothing.
+
+    Example:
+        >>> group_artefacts(lambda outputs, ctx: [], {})
+        set()
+
+    """
+    declare = getattr(group, "artefacts", None)
+    return set(declare(**params)) if declare is not None else set()
 
 
 def sample_outputs(outputs: Outputs, columns: dict[str, list[Any]] | None = None, k: int = 5) -> SampleOutputs:

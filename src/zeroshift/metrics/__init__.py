@@ -14,6 +14,8 @@ from zeroshift.registry import Registry
 metrics: Registry = Registry("metric group")
 for _name, _target in {
     "accuracy": "zeroshift.metrics.accuracy:accuracy_group",
+    "calibration": "zeroshift.metrics.calibration:calibration_group",
+    "ood": "zeroshift.metrics.ood:ood_group",
 }.items():
     metrics.register_lazy(_name, _target)
 

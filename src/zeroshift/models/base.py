@@ -143,6 +143,15 @@ class ZeroShotModel(ABC):
         return None
 
     @property
+    def supports_local(self) -> bool:
+        """Whether :meth:`encode_image_local` gives patch embeddings for this model (not only for its class)."""
+        return type(self).encode_image_local is not ZeroShotModel.encode_image_local
+
+    def encode_image_and_local(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Global and patch embeddings of one batch; backends override it to share one forward pass."""
+        return self.encode_image(pixels), self.encode_image_local(pixels)
+
+    @property
     def device(self) -> torch.device:
         """The device the weights are on."""
         return next(self.module.parameters()).device

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from zeroshift.errors import UsageError
-from zeroshift.metrics.base import MetricValue
+from zeroshift.metrics.base import MetricValue, json_safe
 from zeroshift.results.schema import RunRecord, SampleOutputs
 
 META = sa.MetaData()
@@ -122,7 +122,7 @@ class Store:
             {
                 "run_id": record.run_id,
                 **{k: v for k, v in m.as_dict().items() if k != "details"},
-                "details": json.dumps(m.details, default=str),
+                "details": json.dumps(json_safe(m.details), default=str),
             }
             for m in record.metrics
         ]
