@@ -28,6 +28,9 @@ for _name, _target in {
     "imagenet_a": "zeroshift.data.imagenet:ImageNetA",
     "imagenet_c": "zeroshift.data.imagenet:ImageNetC",
     "objectnet": "zeroshift.data.objectnet:ObjectNet",
+    "cue_conflict": "zeroshift.data.cue_conflict:CueConflict",
+    "edges": "zeroshift.data.cue_conflict:Edges",
+    "silhouettes": "zeroshift.data.cue_conflict:Silhouettes",
 }.items():
     benchmarks.register_lazy(_name, _target)
 

@@ -14,6 +14,8 @@ from zeroshift.registry import Registry
 metrics: Registry = Registry("metric group")
 for _name, _target in {
     "accuracy": "zeroshift.metrics.accuracy:accuracy_group",
+    "class_subsets": "zeroshift.metrics.class_subsets:class_subsets_group",
+    "shape_bias": "zeroshift.metrics.shape_bias:shape_bias_group",
 }.items():
     metrics.register_lazy(_name, _target)
 

@@ -47,12 +47,32 @@ class MetricValue:
     details: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (NaN becomes None)."""
+        """A JSON-ready dict (NaN becomes None, in ``details`` too)."""
         out = asdict(self)
         for key in ("value", "ci_low", "ci_high"):
             v = out[key]
             out[key] = None if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v)
+        out["details"] = json_safe(out["details"])
         return out
+
+
+def json_safe(obj: Any) -> Any:
+    """``obj`` with every non-finite float (NaN, inf; numpy scalars too) replaced by None, recursively.
+
+    Example:
+        >>> json_safe({"a": [1.0, float("nan")], "b": np.float64("inf")})
+        {'a': [1.0, None], 'b': None}
+
+    """
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, float | np.floating):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
 
 
 def bootstrap_ci(
