@@ -350,6 +350,8 @@ def analyze_effective_robustness(
     for shift in shifts or list(definitions):
         points, gaps = store_points(records, shift)
         notes.extend(gaps)
+        if not points:
+            notes.append(f"{shift}: no model in the store has both an imagenet run and a {shift} run")
         in_pop = [
             baseline == "store" and (p.model in members or (bool(filters) and passes(p.record, filters)))
             for p in points

@@ -33,7 +33,7 @@ import numpy as np
 
 from zeroshift.errors import UsageError
 from zeroshift.metrics.base import DEFAULT_BOOTSTRAP
-from zeroshift.reports.base import benchmark_call, info_text, latest
+from zeroshift.reports.base import benchmark_call, info_text
 from zeroshift.reports.paired import correct_of
 from zeroshift.results.schema import RunRecord
 
@@ -166,6 +166,16 @@ def _ratio(acc_f: np.ndarray, overall: np.ndarray) -> np.ndarray:
         return (1 - acc_f) / (1 - overall)[..., None]
 
 
+def _quantiles(replicates: np.ndarray, q: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column quantiles over the finite replicates (NaN for a column with none)."""
+    lo, hi = np.full(replicates.shape[1], np.nan), np.full(replicates.shape[1], np.nan)
+    for j in range(replicates.shape[1]):
+        column = replicates[:, j][np.isfinite(replicates[:, j])]
+        if column.size:
+            lo[j], hi[j] = np.quantile(column, q)
+    return lo, hi
+
+
 def factor_table(
     correct: np.ndarray,
     flags: np.ndarray,
@@ -190,11 +200,9 @@ def factor_table(
             a, o = _rates(weights, correct, flags)
             accs.append(a)
             ratios.append(_ratio(a, o))
-        accs_all, ratios_all = np.concatenate(accs), np.concatenate(ratios)
-        with np.errstate(invalid="ignore"):
-            q = [alpha / 2, 1 - alpha / 2]
-            lo_acc, hi_acc = np.nanquantile(np.where(np.isfinite(accs_all), accs_all, np.nan), q, axis=0)
-            lo_ratio, hi_ratio = np.nanquantile(np.where(np.isfinite(ratios_all), ratios_all, np.nan), q, axis=0)
+        q = [alpha / 2, 1 - alpha / 2]
+        lo_acc, hi_acc = _quantiles(np.concatenate(accs), q)
+        lo_ratio, hi_ratio = _quantiles(np.concatenate(ratios), q)
     counts = flags.sum(axis=0).astype(int)
     rows = [
         FactorRow(
@@ -271,14 +279,15 @@ def breakdown_run(
     return FactorBreakdown(record, table, overall, counts, protocol)
 
 
-def imagenet_runs(records: list[RunRecord], models: list[str] | None = None) -> list[RunRecord]:
-    """The newest ``imagenet`` records (any shift, 1000-way) of the given models (default: all)."""
-    chosen = [
-        r
-        for r in latest(records)
-        if benchmark_call(r).name == "imagenet" and r.label_space == "full" and (not models or r.model in models)
-    ]
-    return chosen
+def imagenet_runs(records: list[RunRecord], models: list[str] | None = None) -> list[list[RunRecord]]:
+    """The ``imagenet`` records (1000-way, any shift) of the given models (default: all), grouped by condition
+    (model, benchmark, shift, prompts), newest first within each group.
+    """
+    groups: dict[tuple[str, ...], list[RunRecord]] = {}
+    for r in sorted(records, key=lambda r: (r.created_at, r.run_id), reverse=True):
+        if benchmark_call(r).name == "imagenet" and r.label_space == "full" and (not models or r.model in models):
+            groups.setdefault((r.model, r.benchmark, r.shift or "", r.prompts), []).append(r)
+    return list(groups.values())
 
 
 def analyze_imagenet_x(
@@ -300,24 +309,32 @@ def analyze_imagenet_x(
     """
     from zeroshift.reports.paired import resolve_run
 
+    root = Path(annotations_dir).expanduser()
+    if which not in WHICH:
+        raise UsageError(f"ImageNet-X factors must be 'top' or 'multi', got {which!r}")
+    if not any(root.glob(f"imagenet_x_*_{which}_factor.jsonl*")):
+        raise UsageError(
+            f"no ImageNet-X annotations at {root} (imagenet_x_val_{which}_factor.jsonl[.gz] expected; from {SOURCE}, "
+            "not shipped with zeroshift because of its licence)"
+        )
     records = store.records()
-    chosen = [resolve_run(records, r) for r in runs] if runs else imagenet_runs(records, models)
-    if not chosen:
+    groups = [[resolve_run(records, r)] for r in runs] if runs else imagenet_runs(records, models)
+    if not groups:
         raise UsageError("no imagenet run in the store" + (f" for {', '.join(models)}" if models else ""))
     loaded: dict[str, Annotations] = {}
     results = []
-    skipped = []
-    for record in chosen:
-        samples = store.samples(record.run_id)
-        if samples is None:
-            skipped.append(record)
+    for group in groups:
+        # the newest run of each condition that saved its samples
+        found = next(((r, s) for r in group if (s := store.samples(r.run_id)) is not None), None)
+        if found is None:
             continue
+        record, samples = found
         partition = "train" if benchmark_call(record).kwargs.get("split") == "train" else "val"
         if partition not in loaded:
             loaded[partition] = load_annotations(annotations_dir, which, partition, filter_prototypes)
         results.append(breakdown_run(record, samples, loaded[partition], n_boot, alpha, seed))
     if not results:
-        r = skipped[0]
+        r = groups[0][0]
         raise UsageError(
             f"no imagenet run saved its samples (e.g. {r.model}, run {r.run_id[:12]}); rerun with --save-samples "
             "(features come from the cache)"

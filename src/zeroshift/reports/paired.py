@@ -264,7 +264,7 @@ def compare_runs(
                              "--save-samples (features come from the cache)")  # fmt: skip
         samples.append(s)
     _, ca, cb, counts = align(*samples)
-    settings = {**DEFAULT_BOOTSTRAP, **boot}
+    settings = {k: boot.get(k, DEFAULT_BOOTSTRAP[k]) for k in ("n_boot", "alpha", "seed")}
     test = paired_test(ca, cb, method, **settings)
     protocol = {
         "outcome": "top-1 correct per sample, joined on sample ids",
