@@ -58,6 +58,9 @@ def test_shape_bias_end_to_end_on_cue_conflict_stimuli(tmp_path):
     assert row["shape_bias"] == (pytest.approx(shape / (shape + texture)) if shape + texture else None)
     assert report["humans"]["shape_bias"] == pytest.approx(0.9587, abs=1e-4)
     assert rec.protocol["label_space"]["reduce"] == "mean_prob"
+    header, *lines = invoke("analyze", "shape-bias", "--store", store, "--humans", humans, "-f", "csv").splitlines()
+    assert header.split(",")[:4] == ["model", "prompts", "label_space", "shape_bias"]
+    assert "silhouettes_accuracy" in header and lines[-1].startswith("humans,")
     table = invoke("analyze", "shape-bias", "--store", store, "--humans", humans, "--categories")
     assert "humans" in table and "per shape category" in table
 

@@ -29,8 +29,9 @@ def _emit(fmt: str, rows: list[dict], document: dict) -> None:
     """JSON: the whole document; CSV: the flat rows."""
     if fmt == "json":
         typer.echo(json.dumps(json_safe(document), indent=1, default=str))
-    else:
-        typer.echo(rows_csv(json_safe(rows)), nl=False)
+    else:  # rows may differ in their columns (e.g. accuracy on edges only for some models): union, in order
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+        typer.echo(rows_csv(json_safe([{c: row.get(c) for c in columns} for row in rows])), nl=False)
 
 
 def _signed(value: float, lo: float | None, hi: float | None) -> str:

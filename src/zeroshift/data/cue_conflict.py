@@ -61,6 +61,8 @@ class SixteenClassBenchmark(Benchmark):
     published_at = "https://github.com/rgeirhos/texture-vs-shape (stimuli/, CC BY 4.0)"
     #: candidate folders under the data root, first one holding category folders wins
     roots: ClassVar[tuple[str, ...]] = ()
+    #: whether samples carry a texture class (``Dataset.meta['texture']``)
+    has_texture: ClassVar[bool] = False
 
     def root(self) -> Path:
         """The dataset folder under the data root."""
@@ -94,9 +96,6 @@ class SixteenClassBenchmark(Benchmark):
             raise self.missing(root, "no images in the 16 category folders")
         meta = {"texture": textures} if self.has_texture else {}
         return Dataset(self.name, root, classes, sample_ids, np.asarray(targets, dtype=np.int64), meta)
-
-    #: whether samples carry a texture class
-    has_texture: ClassVar[bool] = False
 
     def texture_of(self, root: Path, category: str, filename: str, classes: list[str]) -> int:
         """The texture class index of an image (-1: none)."""
