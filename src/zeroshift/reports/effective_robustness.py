@@ -339,7 +339,9 @@ def analyze_effective_robustness(
         if s not in definitions:
             raise UsageError(f"unknown natural shift {s!r}{suggest(s, list(definitions))}")
     filters = parse_filter(population_filter or {})
-    members = set(population or [])
+    from zeroshift.specs import ModelSpec
+
+    members = {ModelSpec.parse(m).canonical for m in population or []}
     if baseline == "store" and not (members or filters):
         raise UsageError("--baseline store needs the population: --population MODEL or --population-filter FIELD=VALUE")
     if baseline != "store" and (members or filters):
