@@ -32,6 +32,9 @@ for _name, _target in {
     "places_ood": "zeroshift.data.ood:PlacesOOD",
     "textures_ood": "zeroshift.data.ood:TexturesOOD",
     "ood_folder": "zeroshift.data.ood:OODFolder",
+    "cue_conflict": "zeroshift.data.cue_conflict:CueConflict",
+    "edges": "zeroshift.data.cue_conflict:Edges",
+    "silhouettes": "zeroshift.data.cue_conflict:Silhouettes",
 }.items():
     benchmarks.register_lazy(_name, _target)
 

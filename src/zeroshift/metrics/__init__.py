@@ -16,6 +16,8 @@ for _name, _target in {
     "accuracy": "zeroshift.metrics.accuracy:accuracy_group",
     "calibration": "zeroshift.metrics.calibration:calibration_group",
     "ood": "zeroshift.metrics.ood:ood_group",
+    "class_subsets": "zeroshift.metrics.class_subsets:class_subsets_group",
+    "shape_bias": "zeroshift.metrics.shape_bias:shape_bias_group",
 }.items():
     metrics.register_lazy(_name, _target)
 

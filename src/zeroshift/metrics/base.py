@@ -47,7 +47,7 @@ class MetricValue:
     details: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (NaN becomes None, in the details too)."""
+        """A JSON-ready dict (NaN becomes None, in ``details`` too)."""
         out = asdict(self)
         for key in ("value", "ci_low", "ci_high"):
             v = out[key]
@@ -57,21 +57,23 @@ class MetricValue:
 
 
 def json_safe(obj: Any) -> Any:
-    """``obj`` with every non-finite float (NaN, inf) replaced by None, so strict JSON can hold it.
+    """``obj`` with every non-finite float (NaN, inf; numpy scalars too) replaced by None, recursively.
 
     Example:
-        >>> json_safe({"t": float("nan"), "bins": [1.0, float("inf")], "n": 3})
-        {'t': None, 'bins': [1.0, None], 'n': 3}
+        >>> json_safe({"a": [1.0, float("nan")], "b": np.float64("inf")})
+        {'a': [1.0, None], 'b': None}
 
     """
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
         return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [json_safe(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return json_safe(obj.item())
+    if isinstance(obj, float | np.floating):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.generic):  # numpy bools and the like
+        return obj.item()
     return obj
 
 

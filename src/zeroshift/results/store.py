@@ -122,7 +122,7 @@ class Store:
             {
                 "run_id": record.run_id,
                 **{k: v for k, v in m.as_dict().items() if k != "details"},
-                "details": json.dumps(json_safe(m.details), default=str),
+                "details": json.dumps(m.as_dict()["details"], default=str),
             }
             for m in record.metrics
         ]
