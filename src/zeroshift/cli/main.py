@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from zeroshift.cli import cache_cmd, ls_cmd, results_cmd, run_cmd
+from zeroshift.cli import cache_cmd, ls_cmd, report_cmd, results_cmd, run_cmd
 from zeroshift.errors import UsageError
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app = typer.Typer(
 app.command("run")(run_cmd.run)
 app.command("ls")(ls_cmd.ls)
 app.command("results")(results_cmd.results)
+app.command("report")(report_cmd.report)
 app.add_typer(cache_cmd.app, name="cache")
 
 

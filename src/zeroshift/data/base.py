@@ -189,6 +189,9 @@ class Benchmark:
     published_at: ClassVar[str] = ""
     #: whether samples have classes (False for OOD sets)
     labelled: ClassVar[bool] = True
+    #: the in-distribution benchmark this one shifts away from (fits temperature scaling for calibration under
+    #: shift); None: the benchmark is its own in-distribution set
+    in_distribution: ClassVar[str | None] = None
 
     def __init__(self, data_root: Path | str | None = None, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))

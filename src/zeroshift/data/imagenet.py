@@ -53,6 +53,7 @@ class ImageNetFolder(Benchmark):
     subset: ClassVar[str | None] = None
     #: whether class folders are named by class index (ImageNet-V2) instead of WordNet id
     index_folders: ClassVar[bool] = False
+    in_distribution = "imagenet"
 
     def root(self) -> Path:
         """The dataset folder under the data root (first candidate that exists)."""

@@ -54,6 +54,7 @@ class ObjectNet(Benchmark):
     description = "ObjectNet (113 ImageNet-overlapping classes, 18.5k images)"
     defaults = {"border": 2}
     label_spaces = ("subset", "native")
+    in_distribution = "imagenet"
     layout = "objectnet-1.0/images/<class folder>/*.png (313 class folders; 113 overlap ImageNet)"
     published_at = "https://objectnet.dev/download.html (objectnet-1.0.zip)"
 
