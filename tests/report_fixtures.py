@@ -183,7 +183,7 @@ def synthetic_records(
                     IMAGENET,
                     None,
                     "full",
-                    [_acc(acc), *_calibration(rng, kind)],
+                    [_acc(acc), *_class_subsets(acc), *_calibration(rng, kind)],
                     prompts,
                     {
                         "calibration": {
@@ -258,6 +258,15 @@ def synthetic_records(
                     levels.append(MetricValue(f"top1[{f}={level}]", acc, True, acc - 0.05, acc + 0.05, details))
             records.append(_record(name, info, "factorworld(split='factors')", None, "native", levels, prompts))
     return records
+
+
+def _class_subsets(acc: float) -> list[MetricValue]:
+    """ImageNet val top-1 over the classes of ImageNet-R/-A and ObjectNet (the class_subsets group's names)."""
+    out = []
+    for subset, lift in (("imagenet_r", 0.9), ("imagenet_a", 1.2), ("objectnet", 0.7)):
+        value = _sigmoid(_logit(acc) + lift)
+        out.append(MetricValue(f"top1_on_{subset}_classes", value, True, value - 0.02, value + 0.02))
+    return out
 
 
 def _calibration(rng: np.random.Generator, kind: str, extra: float = 0.0) -> list[MetricValue]:

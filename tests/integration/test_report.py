@@ -156,6 +156,7 @@ def test_rebuild_replaces_its_own_files_only(tmp_path):
         (["--store", "{tmp}/missing.db"], "no results store at"),
         (["--store", "{tmp}/empty.db"], "holds no records"),
         (["--store", "{tmp}/empty.db", "-o", "{tmp}/report.pdf"], "-o must name an .html file"),
+        (["--store", "{tmp}/empty.db", "--humans", "{tmp}/nowhere"], "--humans"),
     ],
 )
 def test_cli_mistakes_are_one_line_and_exit_2(tmp_path, capsys, args, message):

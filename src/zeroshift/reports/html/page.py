@@ -290,10 +290,9 @@ def _unique(stem: str, seen: set[str]) -> str:
 
 
 def _legend(f: Figure, data: ReportData) -> list[dict[str, str]]:
-    if f.legend:
-        return [{"id": "", "label": label, "color": color} for label, color in f.legend]
     by_id = {e.id: e for e in data.entries}
-    return [{"id": i, "label": by_id[i].label, "color": by_id[i].color} for i in f.entries if i in by_id]
+    items = [{"id": i, "label": by_id[i].label, "color": by_id[i].color} for i in f.entries if i in by_id]
+    return items + [{"id": "", "label": label, "color": color} for label, color in f.legend]
 
 
 def _view(b: _Built) -> dict[str, Any]:

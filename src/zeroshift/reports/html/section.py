@@ -58,7 +58,7 @@ class Figure:
         group: the value of the section's selector this figure belongs to (None: always shown).
         notes: remarks such as a reference that is not available.
         wide: whether the plot takes the full width of the page.
-        legend: (label, colour) pairs, for plots whose series are not entries (groups of models).
+        legend: (label, colour) pairs of series that are not entries (groups of models, humans), after the entries.
 
     """
 

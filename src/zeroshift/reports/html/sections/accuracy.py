@@ -25,6 +25,9 @@ from zeroshift.reports.html.section import (
 from zeroshift.reports.html.sections.common import is_natural, metric_series
 from zeroshift.reports.html.svg import dot_plot, fmt
 
+#: top-1 columns in the summary table at most
+MAX_SUMMARY_CONDITIONS = 8
+
 
 class AccuracySection(Section):
     """Top-1 (and top-5, mean per-class recall) per benchmark and shift."""
@@ -84,8 +87,12 @@ class AccuracySection(Section):
         return SectionContent(figures=[fig], tables=[table])
 
     def summary(self, data: ReportData) -> list[SummaryColumn]:
+        conditions = data.conditions_with(M.PRIMARY, is_natural)
+        # the summary stays readable: the conditions most models were run on (every one is in the table below)
+        counts = {c: len(data.entries_with(M.PRIMARY, c)) for c in conditions}
+        keep = set(sorted(conditions, key=lambda c: -counts[c])[:MAX_SUMMARY_CONDITIONS])
         out = []
-        for c in data.conditions_with(M.PRIMARY, is_natural):
+        for c in (c for c in conditions if c in keep):
             values = {e.id: m for e in data.entries if (m := data.metric(e, c, M.PRIMARY)) is not None}
             out.append(SummaryColumn(f"top-1 · {c.label}", values, f"top-1 accuracy on {c.label}"))
         return out

@@ -36,7 +36,7 @@ from zeroshift.reports.html.section import (
     row,
 )
 from zeroshift.reports.html.sections.common import benchmark_name, is_corrupted, series
-from zeroshift.reports.html.svg import Point, dot_plot, fmt, line_plot
+from zeroshift.reports.html.svg import Point, RefLine, dot_plot, fmt, line_plot
 
 
 def _clean(data: ReportData, base: str, space: str) -> Condition | None:
@@ -144,6 +144,8 @@ class CorruptionSection(Section):
             selector.append(base)
         by_key, why = summaries(data)
         notes = [] if by_key else [f"Corruption errors and mCE are not shown: {why or 'no summary for this store'}."]
+        if by_key:
+            figures.append(self._ce_figure(data, by_key))
         return SectionContent(
             figures=figures,
             tables=[self._ce_table(data, by_key)] if by_key else [],
@@ -154,7 +156,8 @@ class CorruptionSection(Section):
     def _overview(self, data: ReportData, g: dict[str, Any], base: str, names: list[str]) -> Figure:
         entries = {e.id: e for e in data.entries}
         by_key, _ = summaries(data)
-        lines, rows, notes = [], [], []
+        lines, rows = [], []
+        notes: dict[str, list[str]] = {}
         for eid, per in g.items():
             cells = per.get(base, {})
             if not cells:
@@ -178,7 +181,8 @@ class CorruptionSection(Section):
                         }
                     )
             if summary is not None:
-                notes += [f"{entries[eid].label}: {n}" for n in summary.notes[:2]]
+                for n in summary.notes:
+                    notes.setdefault(str(n), []).append(entries[eid].label)
             lines.append(s)
         return Figure(
             id=slug("corruption", base, "overview"),
@@ -191,7 +195,53 @@ class CorruptionSection(Section):
             rows=rows,
             entries=[s.entry for s in lines],
             group=base,
-            notes=list(dict.fromkeys(notes))[:6],
+            notes=[n if len(who) == len(lines) else f"{n} ({', '.join(who)})" for n, who in notes.items()],
+            wide=True,
+        )
+
+    def _ce_figure(self, data: ReportData, by_key: dict[tuple[str, str], Any]) -> Figure:
+        entries = {e.id: e for e in data.entries}
+        names = sorted({n for s in by_key.values() for n in s.ce})
+        lines, rows = [], []
+        for (eid, base), s in sorted(by_key.items()):
+            line = series(entries[eid])
+            for n in names:
+                if (ce := _finite(s.ce.get(n))) is not None:
+                    line.points[n] = Point(ce)
+            if (mce := _finite(s.mce)) is not None:
+                line.points["mCE (15 common)"] = Point(mce)
+            if line.points:
+                lines.append(line)
+            rows.append(
+                {
+                    "model": s.model,
+                    "prompts": s.prompts,
+                    "benchmark": base,
+                    "mce": _finite(s.mce),
+                    "relative_mce": _finite(s.relative_mce),
+                    "comparable": bool(getattr(s, "comparable", False)),
+                    **{f"ce_{n}": _finite(s.ce.get(n)) for n in names},
+                }
+            )
+        categories = names + (["mCE (15 common)"] if any("mCE (15 common)" in ln.points for ln in lines) else [])
+        return Figure(
+            id="corruption-errors",
+            title="Corruption error per corruption (AlexNet = 1)",
+            svg=dot_plot(
+                categories,
+                lines,
+                "corruption error (lower is better)",
+                x_domain=(0.0, None),
+                refs=[RefLine(1.0, "AlexNet")],
+                title="corruption errors",
+            ),
+            protocol={
+                "CE": "sum over severities 1-5 of the top-1 error / the same sum for AlexNet (Hendrycks & Dietterich)",
+                "mCE": "mean CE over the 15 common corruptions, only when all 15 x 5 conditions are stored",
+                "source": "zeroshift.reports.corruption.corruption_summary",
+            },
+            rows=rows,
+            entries=[ln.entry for ln in lines],
             wide=True,
         )
 

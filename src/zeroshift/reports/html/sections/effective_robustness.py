@@ -4,11 +4,11 @@ Each natural shift gets a scatter plot: one point per model at (accuracy in dist
 shift), both axes logit-scaled and ticked in accuracy, the line y = x (no drop), and the baseline trend
 T(acc_shift) = a * T(acc_id) + b. Where the effective-robustness analysis is installed
 (``zeroshift.reports.effective_robustness``), the points, the trend (fitted on the published population of
-ImageNet models, drawn in grey) and each model's effective robustness with its interval come from it. Shifts it
-does not cover (or all of them, without it) are paired here: a shifted condition with its clean benchmark, a
-natural-shift benchmark with the benchmark its class names as ``in_distribution``; their trend is a least-squares
-fit in logit space over the store's supervised ImageNet-1k classifiers (``measurements.ER_BASELINE``) when
-there are at least three. Which one was used is written next to every plot.
+ImageNet models, drawn in grey) and each model's effective robustness with its interval come from it. Shifts where
+it places none of the store's models (or all shifts, without it) are paired here: a shifted condition with its
+clean benchmark, a natural-shift benchmark with the benchmark its class names as ``in_distribution``; their trend
+is a least-squares fit in logit space over the store's supervised ImageNet-1k classifiers
+(``measurements.ER_BASELINE``) when there are at least three. Which one was used is written next to every plot.
 
 Example:
     >>> t = Trend(lambda a: a, "identity")
@@ -128,6 +128,8 @@ def from_analysis(data: ReportData) -> tuple[list[ShiftPlot], set[str], list[str
             entry = data.entry(r.model, r.prompts)
             if entry is not None:
                 points.append(Point(entry, r.acc_id, r.acc_shift, r.effective_robustness, r.ci_low, r.ci_high))
+        if not points:  # none of the store's models is on this shift's axes (its notes say why): pair them here
+            continue
         population, why_pop = M.call_provider("er_population", shift_fit.shift, M.ER_PUBLISHED_BASELINE)
         pop = list(zip(population[1].tolist(), population[2].tolist(), strict=True)) if population else []
         prot = {k: str(v) for k, v in report.protocol.items() if k in ("definition", "transform", "baseline")}

@@ -139,7 +139,7 @@ class ShapeBiasSection(Section):
                 humans = Series("", "humans", "#b00", "", marker="diamond")
                 humans.points = {str(k): Point(float(v)) for k, v in human_cats.items() if _finite(v) and k in names}
                 series.append(humans)
-                legend = [(entries[eid].label, entries[eid].color) for eid in cats] + [("humans", "#b00")]
+                legend = [("humans", "#b00")]
             figures.append(
                 Figure(
                     id="shape-bias-categories",
