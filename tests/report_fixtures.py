@@ -316,5 +316,23 @@ def full_store(tmp_path_factory) -> Path:
         store = Store(db)
         for record in synthetic_records(hostile=True):
             store.write(record)
+        for record in degenerate_records():
+            store.write(record)
         _STORES["full"] = db
     return _STORES["full"]
+
+
+def degenerate_records() -> list[RunRecord]:
+    """SYNTHETIC TEST FIXTURES with what a broken run can store: NaN values and intervals (stored as null), and
+    details with nulls (a store keeps no NaN in details) and malformed entries."""
+    nan, inf = float("nan"), float("inf")
+    info = {"kind": "zero_shot", "family": "ViT", "loss": "contrastive", "training_data": "none"}
+    bins = [{"lo": 0.0, "hi": None, "confidence": 0.5, "accuracy": None, "count": 3}, {"lo": "x"}]
+    histogram = {"edges": [0.0, 0.5, 1.0], "id": [None, 1], "ood": [1, "x"]}
+    metrics = [
+        MetricValue("top1", nan, True, nan, nan),
+        MetricValue("ece", inf, False, None, None, {"bins": bins}),
+        MetricValue("msp_auroc", nan, True, None, None, {"histogram": histogram}),
+        MetricValue("shape_bias", 0.5, True, nan, inf, {"per_category": {"dog": {"shape_bias": None}, "cat": "x"}}),
+    ]
+    return [_record("synthetic:degenerate", info, IMAGENET, None, "full", metrics)]

@@ -1,4 +1,6 @@
+import json
 import math
+import re
 import sys
 import types
 from types import SimpleNamespace
@@ -280,3 +282,30 @@ def test_six_factors_count_each_model_once():
     assert vit["mean_top1"] == pytest.approx(np.mean([0.6, 0.8])) and vit["n_models"] == 2
     prompts = next(f for f in content.figures if f.id == "six-factors-prompts")
     assert {r["group"]: r["mean_top1"] for r in prompts.rows} == {"openai": 0.6, "simple": 0.5}
+
+
+def test_non_finite_values_and_odd_records_still_build(tmp_path):
+    from zeroshift.reports.html.page import render
+
+    nan, inf = float("nan"), float("inf")
+    records = [
+        rec("zoo:a", IMAGENET, [top1(nan, nan, nan), MetricValue("ece", inf, False, details={"bins": [{"lo": 0}]})]),
+        rec("zoo:a", "imagenet_sketch", [top1(0.3, None, None)]),
+        rec(
+            "zoo:b",
+            "cue_conflict",
+            [MetricValue("shape_bias", 0.5, True, details={"per_category": {"dog": {"ci_low": nan}}})],
+        ),
+        rec("zoo:c", "b", []),  # a record without metrics
+        rec("zoo:d", "o", [MetricValue("msp_auroc", 0.7, True, details={"histogram": {"edges": [0, 1], "id": [nan]}})]),
+    ]
+    result = render(records, tmp_path / "r.html")
+    assert set(result.sections) >= {"accuracy", "calibration", "shape_bias", "ood"}
+    for path in result.data_dir.glob("*.json"):
+        json.loads(path.read_text())  # strict JSON: no NaN or Infinity
+    assert "NaN" not in (result.data_dir / "accuracy-top1.json").read_text()
+    html = result.path.read_text()
+    for svg in re.findall(r"<svg.*?</svg>", html, re.S):
+        for name, value in re.findall(r'([a-z][a-z0-9-]*)="([^"]*)"', svg):
+            if name in ("x", "y", "x1", "x2", "y1", "y2", "cx", "cy", "r", "width", "height", "points"):
+                assert not re.search(r"nan|inf", value, re.I), (name, value)

@@ -25,6 +25,7 @@ import datetime as dt
 import functools
 import io
 import json
+import math
 import os
 import secrets
 import tempfile
@@ -101,16 +102,28 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 
 
 def _plain(v: Any) -> Any:
-    if isinstance(v, float) and v != v:
-        return None
-    if isinstance(v, dict | list | tuple):
+    v = finite_json(v)
+    if isinstance(v, dict | list):
         return json.dumps(v, default=str)
     return v
 
 
+def finite_json(value: Any) -> Any:
+    """``value`` with NaN and infinities (which JSON cannot hold) replaced by None, recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_json(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars from analyses
+        return finite_json(value.item())
+    return value
+
+
 def _json(payload: Any) -> str:
     # the same escaping as inline script JSON: the file stays inert if it is ever served as HTML
-    return script_json(payload) + "\n"
+    return script_json(finite_json(payload)) + "\n"
 
 
 def _atomic_write(path: Path, text_: str) -> None:
@@ -144,7 +157,7 @@ def _summary_table(data: ReportData, columns: list[SummaryColumn]) -> Table:
         ]
         for c in columns:
             m = c.values.get(e.id)
-            if m is None:
+            if m is None or m.value is None or not math.isfinite(m.value):
                 cells.append(TableCell("-"))
                 continue
             ci = f"[{fmt(m.ci_low)}, {fmt(m.ci_high)}]" if m.ci_low is not None and m.ci_high is not None else ""
@@ -256,7 +269,7 @@ def render(
         version=_version(),
         n_records=len(data),
         entries=data.entries,
-        entries_json=entries_json,
+        entries_json=finite_json(entries_json),
         factor_names=factor_names,
         summary=summary,
         sections=[_view(b) for b in built],

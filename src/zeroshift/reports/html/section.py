@@ -84,6 +84,15 @@ class TableCell:
     title: str = ""
     sub: str = ""  # a second, smaller line (the interval)
 
+    @property
+    def sort_key(self) -> str | None:
+        """The ``data-sort`` value: numbers that are finite (missing values sort last), or text."""
+        if isinstance(self.sort, bool) or self.sort is None:
+            return None
+        if isinstance(self.sort, int | float):
+            return repr(float(self.sort)) if math.isfinite(self.sort) else None
+        return str(self.sort)
+
 
 @dataclass
 class Table:

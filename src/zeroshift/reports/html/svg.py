@@ -75,8 +75,8 @@ def _interval(p: Point) -> str:
     return f"{fmt(p.y)} [{fmt(p.lo)}, {fmt(p.hi)}]"
 
 
-def _finite(*values: float | None) -> bool:
-    return all(v is not None and math.isfinite(v) for v in values)
+def _finite(*values: Any) -> bool:
+    return all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values)
 
 
 class Svg:
@@ -94,8 +94,8 @@ class Svg:
     def _attrs(attrs: dict[str, Any]) -> str:
         out = []
         for key, value in attrs.items():
-            if value is None or value == "":
-                continue
+            if value is None or value == "" or (isinstance(value, float) and not math.isfinite(value)):
+                continue  # charts filter non-finite values; this keeps "nan" out of the DOM whatever slips through
             name = key.rstrip("_").replace("_", "-")
             out.append(f' {name}="{_num(value) if isinstance(value, float) else text(value)}"')
         return "".join(out)
@@ -346,6 +346,7 @@ def scatter_plot(
 ) -> str:
     """Points and reference curves; with ``logit_axes`` both axes are logit-scaled and ticked in accuracy."""
     left, right, top, bottom = 60.0, 16.0, 14.0, 46.0
+    points = [p for p in points if _finite(p.x, p.y)]
     xs = [p.x for p in points] or [0.2, 0.8]
     ys = [p.y for p in points] or [0.2, 0.8]
     if logit_axes:
@@ -398,10 +399,10 @@ def reliability_diagram(
     svg.el("line", x1=xs(0), y1=ys(0), x2=xs(1), y2=ys(1), stroke="#999", stroke_dasharray="4 3")
     svg.open("g", class_="series", data_entry=entry)
     for b in bins:
-        lo, hi, count = float(b.get("lo", 0)), float(b.get("hi", 0)), int(b.get("count", 0) or 0)
-        acc, conf = b.get("accuracy"), b.get("confidence")
-        if not count or not _finite(acc, conf):
+        lo, hi, acc, conf, count = (b.get(k) for k in ("lo", "hi", "accuracy", "confidence", "count"))
+        if not _finite(lo, hi, acc, conf, count) or not count:
             continue
+        lo, hi = float(lo), float(hi)  # type: ignore[arg-type]
         tip = f"{label}\nbin ({lo:.3f}, {hi:.3f}]: {count} samples\naccuracy {fmt(acc)}, confidence {fmt(conf)}"
         svg.open("g", tooltip=tip, class_="mark")
         svg.el(

@@ -12,6 +12,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 from zeroshift.reports.html import measurements as M
 from zeroshift.reports.html.data import ReportData
 from zeroshift.reports.html.escape import slug
@@ -34,8 +36,18 @@ MAX_DIAGRAMS = 60
 
 
 def _bins(value: object) -> list[dict]:
+    """The drawable bins of a reliability diagram: numbers for edges, accuracy and confidence, and samples."""
     bins = getattr(value, "details", {}).get("bins") if value is not None else None
-    return [b for b in bins if isinstance(b, dict)] if isinstance(bins, list) else []
+    if not isinstance(bins, list):
+        return []
+    keys = ("lo", "hi", "confidence", "accuracy", "count")
+    return [
+        b
+        for b in bins
+        if isinstance(b, dict)
+        and all(isinstance(b.get(k), int | float) and math.isfinite(b[k]) for k in keys)
+        and b["count"] > 0
+    ]
 
 
 class CalibrationSection(Section):

@@ -12,6 +12,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from zeroshift.metrics.base import MetricValue
@@ -105,6 +107,9 @@ class OODSection(Section):
             if not (isinstance(edges, list) and isinstance(id_, list) and isinstance(ood, list)):
                 continue
             if not (len(edges) == len(id_) + 1 == len(ood) + 1 and len(id_) > 0):
+                continue
+            numbers = [*edges, *id_, *ood]
+            if not all(isinstance(v, int | float) and math.isfinite(v) for v in numbers) or min(id_ + ood) < 0:
                 continue
             seen.add((e.id, c, score))
             group = M.label(score)
