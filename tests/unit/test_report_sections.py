@@ -309,3 +309,38 @@ def test_non_finite_values_and_odd_records_still_build(tmp_path):
         for name, value in re.findall(r'([a-z][a-z0-9-]*)="([^"]*)"', svg):
             if name in ("x", "y", "x1", "x2", "y1", "y2", "cx", "cy", "r", "width", "height", "points"):
                 assert not re.search(r"nan|inf", value, re.I), (name, value)
+
+
+def test_imagenet_x_breakdown_from_the_analysis(monkeypatch, tmp_path):
+    record = rec("zoo:a", IMAGENET, [top1(0.7)])
+    row = SimpleNamespace(factor="pose", n=40, accuracy=0.5, error_ratio=1.67, error_ratio_ci=(1.2, 2.1))
+    seen = {}
+
+    def analyze(store, folder):
+        seen["args"] = (store, folder)
+        return [SimpleNamespace(record=record, rows=[row], protocol={"factors": "top", "bootstrap": {"n": 1}})]
+
+    module = types.ModuleType("fake_inx")
+    module.analyze_imagenet_x = analyze
+    monkeypatch.setitem(sys.modules, "fake_inx", module)
+    monkeypatch.setitem(M.PROVIDERS, "imagenet_x", "fake_inx:analyze_imagenet_x")
+    section = FactorSection()
+    assert not section.available(ReportData([record]))  # no factor metrics, no annotations given
+    data = ReportData([record], store="STORE", references={"imagenet_x": tmp_path})
+    assert section.available(data)
+    fig = section.build(data).figures[0]
+    assert seen["args"] == ("STORE", tmp_path)
+    assert fig.id == "factors-imagenet-x" and fig.protocol["factors"] == "top" and "bootstrap" not in fig.protocol
+    assert fig.rows == [
+        {
+            "model": "zoo:a",
+            "prompts": "openai",
+            "benchmark": IMAGENET,
+            "factor": "pose",
+            "n": 40,
+            "accuracy": 0.5,
+            "error_ratio": 1.67,
+            "ci_low": 1.2,
+            "ci_high": 2.1,
+        }
+    ]
