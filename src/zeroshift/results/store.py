@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from zeroshift.errors import UsageError
-from zeroshift.metrics.base import MetricValue, json_safe
+from zeroshift.metrics.base import MetricValue
 from zeroshift.results.schema import RunRecord, SampleOutputs
 
 META = sa.MetaData()
