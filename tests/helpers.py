@@ -40,8 +40,13 @@ def _place(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
-def build_wnid_layout(root: Path, wnids: set[str] | None = None, per_class: int = 1, index_folders: bool = False,
-                      rename: str | None = None) -> list[Path]:
+def build_wnid_layout(
+    root: Path,
+    wnids: set[str] | None = None,
+    per_class: int = 1,
+    index_folders: bool = False,
+    rename: str | None = None,
+) -> list[Path]:
     """Folders ``root/<wnid or class index>/<file>`` of shared photos (one photo per class, repeated if asked)."""
     folder = require_shared("imagenet-samples")
     placed = []

@@ -14,6 +14,9 @@ from zeroshift.registry import Registry
 metrics: Registry = Registry("metric group")
 for _name, _target in {
     "accuracy": "zeroshift.metrics.accuracy:accuracy_group",
+    "typographic": "zeroshift.metrics.typographic:typographic_group",
+    "adversarial": "zeroshift.metrics.adversarial:adversarial_group",
+    "min_epsilon": "zeroshift.metrics.adversarial:min_epsilon_group",
 }.items():
     metrics.register_lazy(_name, _target)
 
