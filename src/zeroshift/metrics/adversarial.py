@@ -93,7 +93,7 @@ def censored_median(eps: np.ndarray, eps_max: float) -> tuple[float, bool]:
 
 def _search_spec(attack: str, eps_max: Any, search_steps: Any) -> tuple[Any, float, int]:
     """Validate the search parameters; returns (the attack at eps_max, eps_max, steps)."""
-    from zeroshift.shifts import make_shift
+    from zeroshift.shifts import make_shift, shifts
     from zeroshift.shifts.attacks import Attack, parse_eps
 
     radius = parse_eps(eps_max, "min_epsilon: eps_max")
@@ -102,10 +102,9 @@ def _search_spec(attack: str, eps_max: Any, search_steps: Any) -> tuple[Any, flo
     if isinstance(search_steps, bool) or not isinstance(search_steps, int) or not 1 <= search_steps <= 30:
         raise SpecError(f"min_epsilon: search_steps must be an integer from 1 to 30, got {search_steps!r}")
     call = CallSpec.parse(attack)
-    shift = make_shift(call.with_params(eps=radius))
-    if not isinstance(shift, Attack):
+    if not issubclass(shifts.get(call.name), Attack):
         raise SpecError(f"min_epsilon: attack must be an attack (fgsm, pgd, apgd), got {call.name!r}")
-    return shift, radius, search_steps
+    return make_shift(call.with_params(eps=radius)), radius, search_steps
 
 
 def check_min_epsilon_params(**params: Any) -> None:

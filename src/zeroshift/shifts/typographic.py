@@ -237,7 +237,7 @@ class Typographic(Shift):
         return {
             **super().protocol,
             "reference": "Wang et al. 2024 (RoZ): wrong class name x8, white, cv2 HERSHEY_DUPLEX, scale 0.8",
-            "font": f"OpenCV Hershey {self.params['font']} (compiled into OpenCV; no system font)",
+            "font": f"OpenCV {cv2.__version__} Hershey {self.params['font']} (compiled into OpenCV; no system font)",
             "scale": "font scale given at 224 px, scaled with the crop's shorter side; too-wide names shrunk to fit",
             "layout": "random: non-overlapping boxes laid out with 2x stroke (RoZ), up to "
             f"{MAX_PLACEMENT_TRIES} tries each; else lines stacked at the position",
