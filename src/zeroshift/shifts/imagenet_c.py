@@ -16,7 +16,8 @@ checks this). What differs, and why:
   ``(h', w')`` to ``(h, w)`` rather than swapping them: that is what produced the released ImageNet-C;
 * salt-and-pepper noise (impulse_noise) is scikit-image's ``random_noise(mode='s&p')`` written out, so that it
   draws from ``rng`` too;
-* frost textures are decoded once per process, and grayscale branches are dropped (inputs are always RGB).
+* frost textures are decoded once per process, zooms run per channel (same bits, half the time), and grayscale
+  branches are dropped (inputs are always RGB).
 
 Example:
     >>> import numpy as np
@@ -112,7 +113,10 @@ def clipped_zoom(img: np.ndarray, zoom_factor: float) -> np.ndarray:
     top0 = (img.shape[0] - ch0) // 2
     ch1 = int(np.ceil(img.shape[1] / float(zoom_factor)))
     top1 = (img.shape[1] - ch1) // 2
-    return scizoom(img[top0 : top0 + ch0, top1 : top1 + ch1], (zoom_factor, zoom_factor, 1), order=1)
+    crop = img[top0 : top0 + ch0, top1 : top1 + ch1]
+    # the reference zooms (z, z, 1) in 3-D; with a unit factor the channel axis is sampled exactly, so zooming each
+    # channel in 2-D gives the same bits at half the cost
+    return np.stack([scizoom(crop[..., c], (zoom_factor, zoom_factor), order=1) for c in range(crop.shape[2])], -1)
 
 
 def _gauss(x: np.ndarray, sigma: float) -> np.ndarray:

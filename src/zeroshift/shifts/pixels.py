@@ -20,13 +20,15 @@ import numpy as np
 import torch
 
 
+# numpy rather than torch: on one small image torch's intra-op thread pool costs more than the arithmetic (many
+# times more CPU with two threads on a busy machine), and loader workers handle one image at a time anyway.
 def to_uint8_hwc(pixels: torch.Tensor) -> np.ndarray:
     """A ``(3, H, W)`` float tensor in [0, 1] as an ``(H, W, 3)`` uint8 array (rounded)."""
-    return (
-        (pixels.detach().float() * 255.0).round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
-    )
+    x = pixels.detach().cpu().numpy().astype(np.float32, copy=False) * np.float32(255.0)
+    return np.ascontiguousarray(np.clip(np.rint(x), 0, 255).astype(np.uint8).transpose(1, 2, 0))
 
 
 def from_uint8_hwc(image: np.ndarray) -> torch.Tensor:
     """An ``(H, W, 3)`` uint8 array as a ``(3, H, W)`` float32 tensor in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0).contiguous()
+    chw = np.ascontiguousarray(np.asarray(image, dtype=np.uint8).transpose(2, 0, 1))
+    return torch.from_numpy(chw.astype(np.float32) / np.float32(255.0))
