@@ -41,7 +41,15 @@ MIN_EPS_DEFAULTS: dict[str, Any] = {"attack": "pgd(norm='linf', steps=10)", "eps
 
 
 def adversarial_group(outputs: Any, ctx: Any, **boot: Any) -> list[MetricValue]:
-    """Clean top-1, accuracy drop and attack success rate of an attack run (see the module docstring)."""
+    """Clean top-1, accuracy drop and attack success rate of an attack run (see the module docstring).
+
+    Example:
+        >>> # computed for every run under an attack shift: zeroshift run ... --shift "pgd(eps='4/255')"
+        >>> from zeroshift.metrics import metrics
+        >>> metrics.get("adversarial") is adversarial_group
+        True
+
+    """
     shift = getattr(ctx, "shift", None)
     if shift is None or shift.kind != "attack":
         raise UsageError("the adversarial metric group needs an attack shift, e.g. --shift \"pgd(eps='4/255')\"")
@@ -108,7 +116,15 @@ def _search_spec(attack: str, eps_max: Any, search_steps: Any) -> tuple[Any, flo
 
 
 def check_min_epsilon_params(**params: Any) -> None:
-    """Raise SpecError for bad ``min_epsilon`` parameters (the CLI calls this before any work)."""
+    """Raise SpecError for bad ``min_epsilon`` parameters (the CLI calls this before any work).
+
+    Example:
+        >>> check_min_epsilon_params(search_steps=0)
+        Traceback (most recent call last):
+        ...
+        zeroshift.errors.SpecError: min_epsilon: search_steps must be an integer from 1 to 30, got 0
+
+    """
     unknown = sorted(set(params) - set(MIN_EPS_DEFAULTS) - set(DEFAULT_BOOTSTRAP))
     if unknown:
         raise SpecError(f"min_epsilon: unknown parameter {unknown[0]!r} (known: {', '.join(MIN_EPS_DEFAULTS)})")
@@ -124,7 +140,14 @@ def min_epsilon_group(
     search_steps: int = MIN_EPS_DEFAULTS["search_steps"],
     **boot: Any,
 ) -> list[MetricValue]:
-    """The median per-image minimal attack radius (see the module docstring)."""
+    """The median per-image minimal attack radius (see the module docstring).
+
+    Example:
+        >>> # zeroshift run -m MODEL -b imagenet --metrics accuracy --metrics min_epsilon
+        >>> #     --metric-param "min_epsilon.attack=pgd(steps=20)" --metric-param min_epsilon.eps_max=8/255
+        >>> check_min_epsilon_params(attack="apgd(steps=50)", eps_max="8/255")
+
+    """
     from zeroshift.models.heads import head_fingerprint
     from zeroshift.shifts import per_image_seed
     from zeroshift.shifts.attacks import minimal_epsilon

@@ -62,6 +62,12 @@ def paired_with_clean(outputs: Outputs, ctx: Any) -> Paired:
     """Pair ``outputs`` (a shifted run) with the clean outputs of the same model, benchmark and label space.
 
     The clean outputs come through the caches (``ctx.outputs()``), encoded once if they are not there yet.
+
+    Example:
+        >>> paired = paired_with_clean(outputs, ctx)  # doctest: +SKIP
+        >>> float((paired.clean_correct & ~paired.correct).mean())  # doctest: +SKIP
+        0.25
+
     """
     clean = ctx.outputs()
     rows, clean_rows = pair_rows(outputs.sample_ids, clean.sample_ids)

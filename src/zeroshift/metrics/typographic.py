@@ -35,7 +35,16 @@ def written_hits(pred: np.ndarray, written: np.ndarray) -> np.ndarray:
 
 
 def typographic_group(outputs: Any, ctx: Any, **boot: Any) -> list[MetricValue]:
-    """Attack success rate, accuracy drop and clean top-1 of a typographic run (see the module docstring)."""
+    """Attack success rate, accuracy drop and clean top-1 of a typographic run (see the module docstring).
+
+    Example:
+        >>> # computed for every run under a typographic shift, e.g.
+        >>> # zeroshift run -m MODEL -b imagenet --shift "typographic(text='confusable')"
+        >>> from zeroshift.metrics import metrics
+        >>> metrics.get("typographic") is typographic_group
+        True
+
+    """
     shift = getattr(ctx, "shift", None)
     if shift is None or shift.name != "typographic":
         raise UsageError('the typographic metric group needs a typographic shift (--shift "typographic()")')

@@ -112,7 +112,16 @@ def _start_noise(seeds: list[int], shape: tuple[int, ...], kind: str, like: torc
 
 
 def project(delta: torch.Tensor, eps: torch.Tensor, norm: str) -> torch.Tensor:
-    """Project perturbations onto the ``norm`` ball of per-sample radius ``eps`` (shape ``(B, 1, 1, 1)``)."""
+    """Project perturbations onto the ``norm`` ball of per-sample radius ``eps`` (shape ``(B, 1, 1, 1)``).
+
+    Example:
+        >>> d = torch.tensor([[[[3.0, 4.0]]]])
+        >>> project(d, torch.tensor(1.0).view(1, 1, 1, 1), "l2").flatten().tolist()
+        [0.6000000238418579, 0.800000011920929]
+        >>> project(d, torch.tensor(1.0).view(1, 1, 1, 1), "linf").flatten().tolist()
+        [1.0, 1.0]
+
+    """
     if norm == "linf":
         return torch.maximum(torch.minimum(delta, eps), -eps)
     return delta * torch.clamp(eps / _norm2(delta), max=1.0)
@@ -124,6 +133,13 @@ def loss_and_grad(
     """Per-sample attack loss (to ascend), its gradient w.r.t. the pixels, and the logits.
 
     Untargeted: cross-entropy of the true label; targeted: minus the cross-entropy of the target.
+
+    Example:
+        >>> net = torch.nn.Flatten()  # logits = the two pixels
+        >>> loss, grad, _ = loss_and_grad(net, torch.tensor([[[[0.2, 0.8]]]]), torch.tensor([1]), None)
+        >>> grad.flatten().sign().tolist()  # raise the other class, lower the true one
+        [1.0, -1.0]
+
     """
     x = x.detach().requires_grad_(True)
     with torch.enable_grad():
@@ -140,13 +156,28 @@ def loss_and_grad(
 
 
 def success(logits: torch.Tensor, labels: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor:
-    """Per sample, whether the attack succeeded: misclassified (untargeted) or classified as the target."""
+    """Per sample, whether the attack succeeded: misclassified (untargeted) or classified as the target.
+
+    Example:
+        >>> logits, labels = torch.tensor([[2.0, 1.0], [0.0, 3.0]]), torch.tensor([0, 0])
+        >>> success(logits, labels, None).tolist(), success(logits, labels, torch.tensor([1, 1])).tolist()
+        ([False, True], [False, True])
+
+    """
     pred = logits.argmax(dim=1)
     return pred != labels if targets is None else pred == targets
 
 
 class Attack(Shift):
-    """Base class of the attacks: radius, norm and target handling; subclasses implement :meth:`perturb`."""
+    """Base class of the attacks: radius, norm and target handling; subclasses implement :meth:`perturb`.
+
+    Example:
+        >>> from zeroshift.shifts import make_shift
+        >>> attack = make_shift("pgd(eps='2/255', norm='l2')")
+        >>> attack.kind, attack.norm, round(attack.eps * 255, 6), attack.metric_groups
+        ('attack', 'l2', 2.0, ('adversarial',))
+
+    """
 
     kind = "attack"
     metric_groups = ("adversarial",)
@@ -239,7 +270,14 @@ class Attack(Shift):
 
 
 class FGSM(Attack):
-    """Fast gradient sign method: ``x + eps * sign(grad)``, clipped to [0, 1]."""
+    """Fast gradient sign method: ``x + eps * sign(grad)``, clipped to [0, 1].
+
+    Example:
+        >>> x = torch.tensor([[[[0.2, 0.8]]]])
+        >>> FGSM(eps=0.1).attack(torch.nn.Flatten(), x, torch.tensor([1]), [0]).flatten().tolist()
+        [0.30000001192092896, 0.699999988079071]
+
+    """
 
     name = "fgsm"
     description = "FGSM: one signed-gradient step of size eps (L-inf)"
@@ -253,7 +291,15 @@ class FGSM(Attack):
 
 
 class PGD(Attack):
-    """Projected gradient descent with an optional random start; returns the last iterate."""
+    """Projected gradient descent with an optional random start; returns the last iterate.
+
+    Example:
+        >>> x = torch.tensor([[[[0.2, 0.8]]]])
+        >>> adv = PGD(eps=0.1, steps=3).attack(torch.nn.Flatten(), x, torch.tensor([1]), [0])
+        >>> [round(v, 4) for v in adv.flatten().tolist()]
+        [0.3, 0.7]
+
+    """
 
     name = "pgd"
     description = "PGD: iterated projected gradient steps in an L-inf or L2 ball, random start"
@@ -303,7 +349,15 @@ class PGD(Attack):
 
 
 class APGD(Attack):
-    """APGD-CE (Croce & Hein 2020) with its step-size schedule and momentum."""
+    """APGD-CE (Croce & Hein 2020) with its step-size schedule and momentum.
+
+    Example:
+        >>> x = torch.tensor([[[[0.45, 0.55]]]])
+        >>> adv = APGD(eps=0.1, steps=10).attack(torch.nn.Flatten(), x, torch.tensor([1]), [0])
+        >>> torch.nn.Flatten()(adv).argmax(dim=1).tolist()  # within 0.1 of x, the other class now wins
+        [0]
+
+    """
 
     name = "apgd"
     description = "APGD-CE: auto-PGD with step-size halving and momentum (Croce & Hein 2020)"
@@ -401,6 +455,13 @@ def minimal_epsilon(
     0 where the clean image already fails (misclassified, or classified as the target); ``inf`` where the attack
     does not succeed even at ``eps_max``; otherwise the upper end of the final bracket, within
     ``eps_max / 2**steps`` of the threshold (assuming success grows with the radius, as bisection must).
+
+    Example:
+        >>> x = torch.tensor([[[[0.45, 0.55]]]])  # the margin is 0.1; FGSM moves both pixels by eps
+        >>> eps = minimal_epsilon(FGSM(eps=0.2), torch.nn.Flatten(), x, torch.tensor([1]), [0], 0.2, 10)
+        >>> 0.05 <= float(eps) <= 0.05 + 0.2 / 2**10
+        True
+
     """
     n = x.shape[0]
     device = x.device

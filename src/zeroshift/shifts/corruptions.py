@@ -60,7 +60,13 @@ def check_corruption(name: Any, severity: Any, where: str = "corruption") -> Non
 
 
 class Corruption(Shift):
-    """One ImageNet-C corruption at one severity (see the module docstring)."""
+    """One ImageNet-C corruption at one severity (see the module docstring).
+
+    Example:
+        >>> Corruption(name="snow", severity=2).protocol["set"]
+        'common (counted in mCE)'
+
+    """
 
     name = "corruption"
     description = "ImageNet-C corruption: 15 + 4 kinds x severity 1-5 (Hendrycks & Dietterich), seeded per image"

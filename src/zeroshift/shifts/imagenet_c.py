@@ -56,7 +56,14 @@ Rng = Any  # numpy.random.Generator, or anything with its normal/uniform/poisson
 
 # --- helpers (as in the reference) ----------------------------------------------------------------------------
 def disk(radius: float, alias_blur: float = 0.1, dtype: Any = np.float32) -> np.ndarray:
-    """The anti-aliased disk kernel of defocus blur."""
+    """The anti-aliased disk kernel of defocus blur.
+
+    Example:
+        >>> k = disk(3)
+        >>> k.shape, round(float(k.sum()), 4)
+        ((17, 17), 1.0)
+
+    """
     if radius <= 8:
         coords = np.arange(-8, 8 + 1)
         ksize = (3, 3)
@@ -70,7 +77,14 @@ def disk(radius: float, alias_blur: float = 0.1, dtype: Any = np.float32) -> np.
 
 
 def plasma_fractal(rng: Rng, mapsize: int = 256, wibbledecay: float = 3) -> np.ndarray:
-    """A diamond-square height map in [0, 1] (``mapsize`` a power of two), the texture of fog."""
+    """A diamond-square height map in [0, 1] (``mapsize`` a power of two), the texture of fog.
+
+    Example:
+        >>> m = plasma_fractal(np.random.default_rng(0), mapsize=8)
+        >>> m.shape, float(m.min()), float(m.max())
+        ((8, 8), 0.0, 1.0)
+
+    """
     assert mapsize & (mapsize - 1) == 0
     maparray = np.empty((mapsize, mapsize), dtype=np.float64)
     maparray[0, 0] = 0
@@ -108,7 +122,13 @@ def plasma_fractal(rng: Rng, mapsize: int = 256, wibbledecay: float = 3) -> np.n
 
 
 def clipped_zoom(img: np.ndarray, zoom_factor: float) -> np.ndarray:
-    """Zoom the centre of ``img`` (H, W, C) by ``zoom_factor`` (the output may exceed the input by a pixel)."""
+    """Zoom the centre of ``img`` (H, W, C) by ``zoom_factor`` (the output may exceed the input by a pixel).
+
+    Example:
+        >>> clipped_zoom(np.zeros((32, 32, 3), dtype=np.float32), 1.1).shape
+        (33, 33, 3)
+
+    """
     ch0 = int(np.ceil(img.shape[0] / float(zoom_factor)))
     top0 = (img.shape[0] - ch0) // 2
     ch1 = int(np.ceil(img.shape[1] / float(zoom_factor)))

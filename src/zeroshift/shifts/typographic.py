@@ -112,6 +112,12 @@ def draw_text(
 
     The font scale is ``size`` at a 224 px image, scaled with the shorter side; boxes are laid out with twice the
     stroke thickness (as RoZ does) so neighbouring words stay apart.
+
+    Example:
+        >>> img = np.zeros((224, 224, 3), dtype=np.uint8)
+        >>> draw_text(img, "hen", count=2, position="top", rng=np.random.default_rng(0))
+        [(89, 23), (89, 48)]
+
     """
     height, width = image.shape[:2]
     scale = min(height, width) / 224.0
@@ -143,7 +149,15 @@ def draw_text(
 
 
 class Typographic(Shift):
-    """A class name written into the image (see the module docstring)."""
+    """A class name written into the image (see the module docstring).
+
+    Example:
+        >>> from zeroshift.shifts import make_shift
+        >>> shift = make_shift("typographic(text='correct', count=1)")
+        >>> shift.metric_groups, sorted(shift.depends_on())
+        (('typographic',), ['label_space'])
+
+    """
 
     name = "typographic"
     description = "typographic attack: a (wrong or, as control, correct) class name written into the image"
