@@ -207,12 +207,12 @@ class Attack(Shift):
 
     def prepare(self, context: Any) -> list[dict[str, Any]] | None:
         """Per-sample targets of a targeted attack (label indices of the run's label space)."""
-        mode = self.params["target"]
-        if mode is None:
-            return None
         ctx = context
         if not ctx.benchmark.labelled:
             raise UsageError(f"{self.name}: attacks need labelled images; {ctx.benchmark.name} has no classes")
+        mode = self.params["target"]
+        if mode is None:
+            return None
         space = ctx.label_space
         n_classes = len(space.class_names)
         labels = np.asarray(ctx.benchmark.native_to_label(space))[ctx.dataset.targets]
