@@ -24,11 +24,17 @@ import torch
 # times more CPU with two threads on a busy machine), and loader workers handle one image at a time anyway.
 def to_uint8_hwc(pixels: torch.Tensor) -> np.ndarray:
     """A ``(3, H, W)`` float tensor in [0, 1] as an ``(H, W, 3)`` uint8 array (rounded)."""
-    x = pixels.detach().cpu().numpy().astype(np.float32, copy=False) * np.float32(255.0)
-    return np.ascontiguousarray(np.clip(np.rint(x), 0, 255).astype(np.uint8).transpose(1, 2, 0))
+    x = np.multiply(pixels.detach().cpu().numpy(), np.float32(255.0), dtype=np.float32)
+    np.rint(x, out=x)
+    np.clip(x, 0, 255, out=x)
+    out = np.empty((x.shape[1], x.shape[2], x.shape[0]), dtype=np.uint8)
+    out[...] = x.transpose(1, 2, 0)  # one pass: cast and interleave the channels
+    return out
 
 
 def from_uint8_hwc(image: np.ndarray) -> torch.Tensor:
     """An ``(H, W, 3)`` uint8 array as a ``(3, H, W)`` float32 tensor in [0, 1]."""
-    chw = np.ascontiguousarray(np.asarray(image, dtype=np.uint8).transpose(2, 0, 1))
-    return torch.from_numpy(chw.astype(np.float32) / np.float32(255.0))
+    chw = np.empty((image.shape[2], image.shape[0], image.shape[1]), dtype=np.float32)
+    chw[...] = np.asarray(image, dtype=np.uint8).transpose(2, 0, 1)
+    chw /= np.float32(255.0)
+    return torch.from_numpy(chw)
