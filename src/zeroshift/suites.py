@@ -1,8 +1,9 @@
 """Suites: YAML presets that expand into many runs (benchmarks x shifts), shipped in ``zeroshift/presets``.
 
 A suite file names default ``benchmarks`` (the CLI's ``--benchmark`` replaces them), a list of ``shifts`` (``null``
-is the clean condition) and optionally ``metrics`` and ``label_space``. A shift written as a mapping with list
-values expands to the product of those values::
+is the clean condition) and optionally ``metrics``, ``label_space`` and extra ``runs`` (each with a ``shift``,
+``metrics``, ``label_space`` and a ``benchmark``; without one, the entry runs on every chosen benchmark).
+A shift written as a mapping with list values expands to the product of those values::
 
     shifts:
       - null
@@ -89,12 +90,14 @@ def expand_suite(name_or_path: str, benchmarks: list[str] | None = None) -> list
     metrics = tuple(suite["metrics"]) if suite.get("metrics") else None
     runs = [SuiteRun(CallSpec.parse(b).canonical, s, suite.get("label_space"), metrics) for b in chosen for s in shifts]
     for entry in suite.get("runs", []) or []:
-        runs.append(
-            SuiteRun(
-                CallSpec.parse(entry["benchmark"]).canonical,
-                expand_shift(entry.get("shift"))[0],
-                entry.get("label_space"),
-                tuple(entry["metrics"]) if entry.get("metrics") else metrics,
+        # an entry without a benchmark runs on each chosen benchmark (e.g. a clean run with extra metrics)
+        for bench in [entry["benchmark"]] if entry.get("benchmark") else chosen:
+            runs.append(
+                SuiteRun(
+                    CallSpec.parse(bench).canonical,
+                    expand_shift(entry.get("shift"))[0],
+                    entry.get("label_space"),
+                    tuple(entry["metrics"]) if entry.get("metrics") else metrics,
+                )
             )
-        )
     return runs

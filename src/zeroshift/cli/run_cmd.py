@@ -103,6 +103,17 @@ def run(
             )
         models.append(spec)
     runner = Runner(options)
+    # every planned run is checked before the first one starts: a bad spec costs nothing
+    for spec_model in models:
+        for p in planned:
+            for prompt_set in prompts or ["openai"]:
+                runner.check(
+                    RunSpec.make(spec_model, p.benchmark, p.shift, prompt_set, label_space or p.label_space, seed)
+                )
+    for group, params in options.metric_params.items():
+        check_params = getattr(metric_registry.get(group), "check_params", None)
+        if check_params is not None:
+            check_params(**params)
     console = Console()
     records = []
     for spec_model in models:

@@ -39,8 +39,8 @@ from zeroshift.engine.progress import progress_bar
 from zeroshift.engine.provenance import provenance
 from zeroshift.errors import UsageError
 from zeroshift.metrics import DEFAULT_BOOTSTRAP, MetricValue, metrics
-from zeroshift.models import ModelHandle, resolve_model
-from zeroshift.models.base import ModelInfo
+from zeroshift.models import ModelHandle, adapters, resolve_model
+from zeroshift.models.base import ModelInfo, ZeroShotModel
 from zeroshift.models.heads import head_fingerprint, text_head
 from zeroshift.models.metadata import apply_user_metadata
 from zeroshift.prompts import PromptSet, load_prompts
@@ -174,6 +174,24 @@ class EvalContext:
     shift: Shift | None
     sample_columns: dict[str, list[Any]] = field(default_factory=dict)
     protocol: dict[str, Any] = field(default_factory=dict)
+    _shift_params: list[dict[str, Any]] | None = field(default=None, repr=False)
+    _shift_params_ready: bool = field(default=False, repr=False)
+
+    def shift_params(self) -> list[dict[str, Any]] | None:
+        """The shift's per-sample parameters (``Shift.prepare``), aligned with ``dataset``; computed once.
+
+        The encoder hands them to the shift; metric groups read them (e.g. the class a typographic attack wrote),
+        also when every feature came from the cache.
+        """
+        if not self._shift_params_ready:
+            self._shift_params = self.shift.prepare(self) if self.shift is not None else None
+            if self._shift_params is not None and len(self._shift_params) != len(self.dataset):
+                raise RuntimeError(
+                    f"{self.shift.name}.prepare returned {len(self._shift_params)} rows for {len(self.dataset)} samples"
+                )
+            self._shift_params_ready = True
+        return self._shift_params
+
     #: encode statistics of the other conditions metric groups asked for (recorded in ``counts["related"]``)
     related: list[dict[str, Any]] = field(default_factory=list)
 
@@ -323,13 +341,17 @@ class Runner:
         """
         attack_head = None
         classifier = None
-        if shift is not None and shift.kind == "attack":
+        depends = shift.depends_on() if shift is not None else frozenset()
+        if depends:
+            # the shifted pixels follow the label space and/or the text head: both key the features
             assert ctx is not None
             facts = self.model_facts(handle)
             attack_head = fingerprint(
                 {
-                    "head": head_fingerprint(handle, ctx.prompts) if facts["kind"] == "zero_shot" else None,
-                    "space": ctx.label_space.fingerprint_data,
+                    "head": head_fingerprint(handle, ctx.prompts)
+                    if "head" in depends and facts["kind"] == "zero_shot"
+                    else None,
+                    "space": ctx.label_space.fingerprint_data if "label_space" in depends else None,
                 }
             )
         kinds = ["features"] if artefact == "features" else ["features", artefact]
@@ -389,18 +411,8 @@ class Runner:
         if want_local and not model.supports_local:
             raise UsageError(f"{handle.spec} exposes no patch embeddings (needed for GL-MCM)")
         opts = self.options
-        shift_params = shift.prepare(ctx) if shift is not None else None
-        pixels = PixelDataset(
-            dataset,
-            todo,
-            model.preprocess.geometry,
-            shift,
-            seed,
-            benchmark.class_display_names(dataset),
-            shift_params,
-        )
-        workers = default_workers() if opts.workers is None else opts.workers
-        loader = make_loader(pixels, opts.batch_size, workers, pin_memory=self.device.type == "cuda")
+        shift_params = ctx.shift_params() if ctx is not None else None
+        loader = self.pixel_loader(model, benchmark, dataset, todo, shift, seed, shift_params)
         dtype = autocast_dtype(opts.precision, self.device)
         labels_all = (
             benchmark.native_to_label(ctx.label_space)[dataset.targets]
@@ -451,7 +463,8 @@ class Runner:
                         idx = [todo[p] for p in batch.positions]
                         y = torch.as_tensor(labels_all[idx], device=self.device)
                         seeds = [per_image_seed(seed, shift.canonical, dataset.sample_ids[i]) for i in idx]
-                        x = shift.attack(classifier, x, y, seeds).detach()
+                        params = [shift_params[i] for i in idx] if shift_params is not None else None
+                        x = shift.attack(classifier, x, y, seeds, params).detach()
                     with (
                         torch.inference_mode(),
                         torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None),
@@ -470,6 +483,33 @@ class Runner:
             flush()
         stats.seconds = time.perf_counter() - start
 
+    def pixel_loader(
+        self,
+        model: ZeroShotModel,
+        benchmark: Benchmark,
+        dataset: Dataset,
+        indices: list[int],
+        shift: Shift | None,
+        seed: int,
+        shift_params: list[dict[str, Any]] | None,
+    ) -> torch.utils.data.DataLoader:
+        """Batches of ``dataset[indices]`` through the model's geometry and a pixel shift, in loader workers.
+
+        Each :class:`~zeroshift.engine.loader.Batch` gives positions into ``indices``, the [0, 1] pixels and the
+        images that could not be read; used by the encoder and by metric groups that need pixels (attacks).
+        """
+        pixels = PixelDataset(
+            dataset,
+            indices,
+            model.preprocess.geometry,
+            shift,
+            seed,
+            benchmark.class_display_names(dataset),
+            shift_params,
+        )
+        workers = default_workers() if self.options.workers is None else self.options.workers
+        return make_loader(pixels, self.options.batch_size, workers, pin_memory=self.device.type == "cuda")
+
     def classifier(self, handle: ModelHandle, space: LabelSpace, prompts: PromptSet) -> Classifier:
         """The differentiable classifier of a model over a label space (for attacks)."""
         model = handle.load()
@@ -486,6 +526,18 @@ class Runner:
             return text_head(handle, prompts, names, self.cache, self.device, on_encode=advance)
 
     # --- outputs ----------------------------------------------------------------------------------------
+    def check(self, spec: RunSpec) -> None:
+        """Validate a run's specs without reading data or loading weights (raises UsageError).
+
+        The CLI checks every planned run first, so a bad spec stops the command before any work.
+        """
+        handle = self.handle(spec.model)
+        benchmark = make_benchmark(spec.benchmark, self.options.data_root)
+        benchmark.resolve_label_space(spec.label_space)
+        shift = make_shift(spec.shift) if spec.shift is not None else None
+        load_prompts(spec.prompts)
+        check_gradients(handle, shift)
+
     def prepare(self, spec: RunSpec, limit: int | None = None) -> EvalContext:
         """Resolve the specs of a run into an EvalContext (checks data layout and names, loads nothing)."""
         handle = self.handle(spec.model)
@@ -493,6 +545,7 @@ class Runner:
         space_name = benchmark.resolve_label_space(spec.label_space)
         space = benchmark.label_space(space_name)
         shift = make_shift(spec.shift) if spec.shift is not None else None
+        check_gradients(handle, shift)
         prompts = load_prompts(spec.prompts)
         dataset = benchmark.dataset()
         limit = limit if limit is not None else self.options.limit
@@ -593,7 +646,7 @@ class Runner:
         """A stored record of exactly this condition (same model weights, data content and protocol), if any."""
         if self.store is None:
             return None
-        groups = list(self.options.metrics or ctx.benchmark.metric_groups)
+        groups = list(self.options.metrics or default_metric_groups(ctx.benchmark, ctx.shift))
         shift = ctx.spec.shift.canonical if ctx.spec.shift else None
         for record in reversed(
             self.store.records(model=str(ctx.handle.spec), benchmark=ctx.spec.benchmark.canonical, shift=shift)
@@ -619,7 +672,7 @@ class Runner:
         dataset_fp = hashlib.sha256("\n".join(ctx.dataset.content_keys()).encode()).hexdigest()[:24]
         if self.options.skip_existing and (existing := self.existing_record(ctx, dataset_fp)) is not None:
             return existing
-        groups = self.options.metrics or ctx.benchmark.metric_groups
+        groups = self.options.metrics or default_metric_groups(ctx.benchmark, ctx.shift)
         boot = {**DEFAULT_BOOTSTRAP, "n_boot": self.options.bootstrap}
         params = {group: {**boot, **self.options.metric_params.get(group, {})} for group in groups}
         # a group may read more than class scores (GL-MCM reads patch embeddings): encode those in the same pass
@@ -658,6 +711,7 @@ class Runner:
                 "metric_groups": list(groups),
                 "metric_params": self.options.metric_params,
                 "preprocess": facts["preprocess"],
+                "shift": ctx.shift.protocol if ctx.shift is not None else None,
                 **ctx.protocol,
             },
             fingerprints={
@@ -701,6 +755,40 @@ def group_artefacts(group: Any, params: dict[str, Any]) -> set[str]:
     """
     declare = getattr(group, "artefacts", None)
     return set(declare(**params)) if declare is not None else set()
+
+
+def check_gradients(handle: ModelHandle, shift: Shift | None) -> None:
+    """Refuse an attack shift on a model whose adapter says it gives no input gradients (without loading it).
+
+    Example:
+        >>> from zeroshift.models import resolve_model
+        >>> from zeroshift.shifts import make_shift
+        >>> check_gradients(resolve_model("random:timm/test_resnet?seed=0"), make_shift("fgsm(eps=0.01)"))
+
+    """
+    if shift is None or shift.kind != "attack":
+        return
+    adapter = adapters.get(handle.spec.scheme)
+    differentiable = getattr(adapter, "differentiable", None)
+    if differentiable is not None and not differentiable(handle.spec):
+        raise UsageError(
+            f"{handle.spec} gives no gradients for its input pixels, so the attack {shift.canonical} cannot run on "
+            "it; evaluate it under corruptions or typographic shifts instead"
+        )
+
+
+def default_metric_groups(benchmark: Benchmark, shift: Shift | None) -> tuple[str, ...]:
+    """The benchmark's default metric groups followed by those the shift adds (e.g. ``typographic``).
+
+    Example:
+        >>> from zeroshift.data import make_benchmark
+        >>> from zeroshift.shifts import make_shift
+        >>> default_metric_groups(make_benchmark("imagenet", None), make_shift("pgd(eps=0.01)"))
+        ('accuracy', 'adversarial')
+
+    """
+    extra = shift.metric_groups if shift is not None else ()
+    return tuple(benchmark.metric_groups) + tuple(g for g in extra if g not in benchmark.metric_groups)
 
 
 def sample_outputs(outputs: Outputs, columns: dict[str, list[Any]] | None = None, k: int = 5) -> SampleOutputs:

@@ -18,6 +18,9 @@ for _name, _target in {
     "ood": "zeroshift.metrics.ood:ood_group",
     "class_subsets": "zeroshift.metrics.class_subsets:class_subsets_group",
     "shape_bias": "zeroshift.metrics.shape_bias:shape_bias_group",
+    "typographic": "zeroshift.metrics.typographic:typographic_group",
+    "adversarial": "zeroshift.metrics.adversarial:adversarial_group",
+    "min_epsilon": "zeroshift.metrics.adversarial:min_epsilon_group",
 }.items():
     metrics.register_lazy(_name, _target)
 

@@ -116,6 +116,11 @@ class ZeroShotModel(ABC):
         """What identifies the weights and preprocessing of ``spec`` (cheap: no weights are loaded)."""
 
     @classmethod
+    def differentiable(cls, spec: ModelSpec) -> bool:
+        """Whether the model gives gradients w.r.t. its input pixels (adversarial attacks need them); cheap."""
+        return True
+
+    @classmethod
     @abstractmethod
     def load(cls, spec: ModelSpec) -> ZeroShotModel:
         """Load the model on the CPU, in eval mode; raise ModelLoadError with one clear line on failure."""
