@@ -192,3 +192,43 @@ def start_postgres() -> tuple[str, callable]:
         sh.rmtree(folder, ignore_errors=True)
 
     return f"postgresql+psycopg://postgres@/postgres?host={sock}&port={port}", stop
+
+
+def clip_benchmark_command(
+    checkpoint: Path,
+    data_root: Path,
+    templates: Path,
+    output: Path,
+    batch_size: int = 64,
+    workers: int = 1,
+    extra: list[str] | None = None,
+) -> list[str]:
+    """The CLIP_benchmark command for zero-shot ImageNet-R on an open_clip ViT-B-32 checkpoint, fp32 (``--no_amp``)."""
+    import sys
+
+    return [
+        sys.executable,
+        "-c",
+        "from clip_benchmark.cli import main; main()",
+        "eval",
+        "--model",
+        "ViT-B-32",
+        "--pretrained",
+        str(checkpoint),
+        "--dataset",
+        "imagenet-r",
+        "--dataset_root",
+        str(data_root),
+        "--task",
+        "zeroshot_classification",
+        "--no_amp",
+        "--batch_size",
+        str(batch_size),
+        "--num_workers",
+        str(workers),
+        "--custom_template_file",
+        str(templates),
+        "--output",
+        str(output),
+        *(extra or []),
+    ]

@@ -127,13 +127,15 @@ class ZeroShotModel(ABC):
 
     @property
     def logit_scale(self) -> float:
-        """Multiplier of cosine similarities (``exp`` of the learned temperature)."""
-        return 1.0
+        """Multiplier of cosine similarities: ``exp`` of the module's learned ``logit_scale`` (CLIP, SigLIP), else 1."""
+        scale = getattr(self.module, "logit_scale", None)
+        return float(scale.detach().exp()) if isinstance(scale, torch.Tensor) else 1.0
 
     @property
     def logit_bias(self) -> float:
-        """Additive logit bias (SigLIP); 0 for CLIP."""
-        return 0.0
+        """Additive logit bias: the module's learned ``logit_bias`` (SigLIP), else 0 (CLIP)."""
+        bias = getattr(self.module, "logit_bias", None)
+        return float(bias.detach()) if isinstance(bias, torch.Tensor) else 0.0
 
     @abstractmethod
     def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:

@@ -144,15 +144,6 @@ class HFModel(ZeroShotModel):
             model.info.training_data, model.info.source = "none (random init)", "random"
         return model
 
-    @property
-    def logit_scale(self) -> float:  # noqa: D102
-        return float(self.module.logit_scale.detach().exp())
-
-    @property
-    def logit_bias(self) -> float:  # noqa: D102
-        bias = getattr(self.module, "logit_bias", None)
-        return float(bias.detach()) if bias is not None else 0.0
-
     @staticmethod
     def _features(out: Any) -> torch.Tensor:
         # transformers < 5 returns the projected tensor; 5.x returns an output whose pooler_output it is

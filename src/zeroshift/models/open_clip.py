@@ -131,15 +131,6 @@ class OpenCLIPModel(ZeroShotModel):
             model.info.training_data, model.info.source = "none (random init)", "random"
         return model
 
-    @property
-    def logit_scale(self) -> float:  # noqa: D102
-        return float(self.module.logit_scale.detach().exp())
-
-    @property
-    def logit_bias(self) -> float:  # noqa: D102
-        bias = getattr(self.module, "logit_bias", None)
-        return float(bias.detach()) if bias is not None else 0.0
-
     def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:  # noqa: D102
         return self.module.encode_image(pixels, normalize=True)
 
