@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.helpers import build_wnid_layout, require_shared  # noqa: E402
+from tests.helpers import build_wnid_layout, clip_benchmark_command, require_shared  # noqa: E402
 
 from zeroshift.data import make_benchmark  # noqa: E402
 from zeroshift.data.info import subset_wnids  # noqa: E402
@@ -104,31 +104,9 @@ def main() -> None:
     walls = []
     for r in range(args.repeats):
         cb = timed(
-            [
-                sys.executable,
-                "-c",
-                "from clip_benchmark.cli import main; main()",
-                "eval",
-                "--model",
-                "ViT-B-32",
-                "--pretrained",
-                str(checkpoint),
-                "--dataset",
-                "imagenet-r",
-                "--dataset_root",
-                str(data_root / "imagenet-r"),
-                "--task",
-                "zeroshot_classification",
-                "--no_amp",
-                "--batch_size",
-                str(args.batch_size),
-                "--num_workers",
-                "1",
-                "--custom_template_file",
-                str(work / "templates.json"),
-                "--output",
-                str(work / f"cb{r}.json"),
-            ],
+            clip_benchmark_command(
+                checkpoint, data_root / "imagenet-r", work / "templates.json", work / f"cb{r}.json", args.batch_size
+            ),
             env,
         )
         zs = timed(

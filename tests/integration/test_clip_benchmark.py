@@ -7,11 +7,11 @@ ImageNet-R-layout folder of the shared real photos of its 200 classes; both side
 import json
 import shutil
 import subprocess
-import sys
 
 import pytest
 import torch
 
+from tests.helpers import clip_benchmark_command
 from zeroshift.engine.runner import Runner, RunOptions
 from zeroshift.models import resolve_model
 from zeroshift.prompts import load_prompts
@@ -27,33 +27,9 @@ def test_head_and_accuracy_equal_clip_benchmark(tmp_path, data_root):
     (tmp_path / "template.txt").write_text("a photo of a {c}.\n")
 
     cb_out, cb_clf = tmp_path / "cb.json", tmp_path / "cb_clf.pt"
-    command = [
-        sys.executable,
-        "-c",
-        "from clip_benchmark.cli import main; main()",
-        "eval",
-        "--model",
-        "ViT-B-32",
-        "--pretrained",
-        str(checkpoint),
-        "--dataset",
-        "imagenet-r",
-        "--dataset_root",
-        str(data_root / "imagenet-r"),
-        "--task",
-        "zeroshot_classification",
-        "--no_amp",
-        "--batch_size",
-        "64",
-        "--num_workers",
-        "1",
-        "--custom_template_file",
-        str(tmp_path / "templates.json"),
-        "--output",
-        str(cb_out),
-        "--save_clf",
-        str(cb_clf),
-    ]
+    command = clip_benchmark_command(
+        checkpoint, data_root / "imagenet-r", tmp_path / "templates.json", cb_out, extra=["--save_clf", str(cb_clf)]
+    )
     proc = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     cb_metrics = json.loads(cb_out.read_text())["metrics"]
