@@ -161,3 +161,22 @@ def test_wrong_model_name_through_the_real_entry_point(env, data_root):
 def test_ls(capsys, what):
     code, out, _ = cli(capsys, "ls", what)
     assert code == 0 and out.strip()
+
+
+def test_a_suite_with_a_missing_dataset_stops_before_any_work(capsys, env, data_root, tiny_clip):
+    store = env / "suite.db"
+    code, out, err = cli(
+        capsys,
+        "run",
+        "-m",
+        tiny_clip,
+        "--suite",
+        "natural_shifts",
+        "--data-root",
+        str(data_root),
+        "--store",
+        str(store),
+        "--no-progress",
+    )
+    assert code == 2 and "imagenet_v2: no dataset folder" in err and "Expected layout" in err
+    assert not (env / "cache" / "features").exists()  # nothing was encoded, not even the datasets that exist

@@ -266,6 +266,7 @@ class Runner:
         self.store = Store(self.options.store) if self.options.store else None
         self.device = resolve_device(self.options.device)
         self._handles: dict[str, ModelHandle] = {}
+        self._datasets: dict[tuple[str, str], Dataset] = {}
 
     # --- models -----------------------------------------------------------------------------------------
     def handle(self, model: str | Any) -> ModelHandle:
@@ -537,6 +538,14 @@ class Runner:
         shift = make_shift(spec.shift) if spec.shift is not None else None
         load_prompts(spec.prompts)
         check_gradients(handle, shift)
+        self.dataset_of(benchmark)  # a missing dataset stops a suite before its first run, not hours into it
+
+    def dataset_of(self, benchmark: Benchmark) -> Dataset:
+        """The samples of a benchmark, listed once per runner (a suite of 95 corruptions lists ImageNet once)."""
+        key = (benchmark.canonical, str(benchmark.data_root))
+        if key not in self._datasets:
+            self._datasets[key] = benchmark.dataset()
+        return self._datasets[key]
 
     def prepare(self, spec: RunSpec, limit: int | None = None) -> EvalContext:
         """Resolve the specs of a run into an EvalContext (checks data layout and names, loads nothing)."""
@@ -547,7 +556,7 @@ class Runner:
         shift = make_shift(spec.shift) if spec.shift is not None else None
         check_gradients(handle, shift)
         prompts = load_prompts(spec.prompts)
-        dataset = benchmark.dataset()
+        dataset = self.dataset_of(benchmark)
         limit = limit if limit is not None else self.options.limit
         if limit is not None and limit < len(dataset):
             chosen = np.sort(np.random.default_rng(spec.seed).permutation(len(dataset))[:limit])
