@@ -180,3 +180,4 @@ def test_a_suite_with_a_missing_dataset_stops_before_any_work(capsys, env, data_
     )
     assert code == 2 and "imagenet_v2: no dataset folder" in err and "Expected layout" in err
     assert not (env / "cache" / "features").exists()  # nothing was encoded, not even the datasets that exist
+    assert not store.exists()  # and no empty results store was left behind

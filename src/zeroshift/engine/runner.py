@@ -263,10 +263,17 @@ class Runner:
     def __init__(self, options: RunOptions | None = None) -> None:
         self.options = options or RunOptions()
         self.cache = Cache(self.options.cache_dir)
-        self.store = Store(self.options.store) if self.options.store else None
+        self._store: Store | None = None
         self.device = resolve_device(self.options.device)
         self._handles: dict[str, ModelHandle] = {}
         self._datasets: dict[tuple[str, str], Dataset] = {}
+
+    @property
+    def store(self) -> Store | None:
+        """The results store, opened on first use (a command refused by its checks leaves no empty store behind)."""
+        if self._store is None and self.options.store:
+            self._store = Store(self.options.store)
+        return self._store
 
     # --- models -----------------------------------------------------------------------------------------
     def handle(self, model: str | Any) -> ModelHandle:
