@@ -2,8 +2,9 @@
 
 A suite file names default ``benchmarks`` (the CLI's ``--benchmark`` replaces them), a list of ``shifts`` (``null``
 is the clean condition) and optionally ``metrics``, ``label_space``, ``prompts`` (a list of prompt sets: an
-experimental axis) and ``models`` (default models, used by ``zeroshift demo``); ``runs`` lists further single
-runs, each with its own ``benchmark`` and optional ``shift``, ``label_space``, ``metrics`` and ``prompts``.
+experimental axis) and ``models`` (default models, used by ``zeroshift demo``); ``runs`` lists further runs, each
+with optional ``benchmark`` (without one, the entry runs on every chosen benchmark), ``shift``, ``label_space``,
+``metrics`` and ``prompts``.
 A shift written as a mapping with list values expands to the product of those values::
 
     shifts:
@@ -97,16 +98,18 @@ def expand_suite(name_or_path: str, benchmarks: list[str] | None = None) -> list
         for s in shifts
     ]
     for entry in suite.get("runs", []) or []:
-        for shift in expand_shift(entry.get("shift")):
-            runs.append(
-                SuiteRun(
-                    CallSpec.parse(entry["benchmark"]).canonical,
-                    shift,
-                    entry.get("label_space"),
-                    tuple(entry["metrics"]) if entry.get("metrics") else metrics,
-                    _prompt_list(entry.get("prompts")) or prompts,
+        # an entry without a benchmark runs on each chosen benchmark (e.g. a clean run with extra metrics)
+        for bench in [entry["benchmark"]] if entry.get("benchmark") else chosen:
+            for shift in expand_shift(entry.get("shift")):
+                runs.append(
+                    SuiteRun(
+                        CallSpec.parse(bench).canonical,
+                        shift,
+                        entry.get("label_space"),
+                        tuple(entry["metrics"]) if entry.get("metrics") else metrics,
+                        _prompt_list(entry.get("prompts")) or prompts,
+                    )
                 )
-            )
     return runs
 
 

@@ -13,7 +13,17 @@ import sys
 
 import typer
 
-from zeroshift.cli import cache_cmd, demo_cmd, ls_cmd, results_cmd, run_cmd, zoo_cmd
+from zeroshift.cli import (
+    analyze_cmd,
+    cache_cmd,
+    compare_cmd,
+    demo_cmd,
+    ls_cmd,
+    report_cmd,
+    results_cmd,
+    run_cmd,
+    zoo_cmd,
+)
 from zeroshift.errors import UsageError
 
 app = typer.Typer(
@@ -28,8 +38,11 @@ app.command("demo")(demo_cmd.demo)
 app.command("run")(run_cmd.run)
 app.command("ls")(ls_cmd.ls)
 app.command("results")(results_cmd.results)
+app.command("compare")(compare_cmd.compare)
+app.command("report")(report_cmd.report)
 app.add_typer(cache_cmd.app, name="cache")
 app.add_typer(zoo_cmd.app, name="zoo")
+app.add_typer(analyze_cmd.app, name="analyze")
 
 
 def fail(message: str, code: int = 2) -> None:

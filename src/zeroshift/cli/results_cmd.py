@@ -8,6 +8,7 @@ from rich.console import Console
 from zeroshift.cli.render import records_table, rows_csv, rows_json
 from zeroshift.errors import UsageError
 from zeroshift.paths import default_store
+from zeroshift.reports.factors import record_metadata
 from zeroshift.results.store import Store
 
 
@@ -18,8 +19,14 @@ def results(
     benchmark: str = typer.Option(None, "--benchmark", help="Only this benchmark (canonical spec)."),
     metric: list[str] = typer.Option(None, "--metric", help="Metrics to show (repeatable) [default: accuracy]."),
     latest: bool = typer.Option(False, "--latest", help="Only the newest record of each condition."),
+    group_by: list[str] = typer.Option(
+        None,
+        "--group-by",
+        help="Compare groups of models (repeatable): training_data, architecture, family, data_size, params, loss, "
+        "fine_tuned, prompts, ...",
+    ),
 ) -> None:
-    """Show the results stored so far."""
+    """Show the results stored so far (or, with --group-by, their mean and spread per group of models)."""
     if fmt not in ("table", "json", "csv"):
         raise UsageError(f"--format must be table, json or csv, got {fmt!r}")
     target = store or default_store()
@@ -30,6 +37,11 @@ def results(
             raise UsageError(f"no results store at {target}; run `zeroshift run ...` first or pass --store")
     db = Store(target)
     records = db.records(model=model, benchmark=benchmark, latest=latest)
+    if group_by:
+        from zeroshift.cli.group_cmd import show_groups
+
+        show_groups(records, list(group_by), list(metric or []), fmt)
+        return
     if fmt == "table":
         Console().print(records_table(records, metric or None))
         return
@@ -53,6 +65,7 @@ def results(
                     "ci_low": m.as_dict()["ci_low"],
                     "ci_high": m.as_dict()["ci_high"],
                     "higher_is_better": m.higher_is_better,
+                    **record_metadata(r),
                 }
             )
     typer.echo(rows_json(rows) if fmt == "json" else rows_csv(rows), nl=False)

@@ -55,6 +55,11 @@ def run(
         help="KEY=VALUE model metadata (training_data, data_size, loss, fine_tuned, architecture, family).",
     ),
     trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Let hf: models run code from the hub."),
+    skip_existing: bool = typer.Option(
+        False,
+        "--skip-existing",
+        help="Reuse stored records of conditions already evaluated (same weights, data, protocol).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the records as JSON lines."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Draw progress bars."),
 ) -> None:
@@ -78,6 +83,7 @@ def run(
         bootstrap=bootstrap,
         model_meta=parse_pairs(model_meta, "--model-meta"),
         progress=progress and not as_json,
+        skip_existing=skip_existing,
     )
     if suite:
         planned = expand_suite(suite, list(benchmark) if benchmark else None)
@@ -97,6 +103,17 @@ def run(
             )
         models.append(spec)
     runner = Runner(options)
+    # every planned run is checked before the first one starts: a bad spec costs nothing
+    for spec_model in models:
+        for p in planned:
+            for prompt_set in prompts or ["openai"]:
+                runner.check(
+                    RunSpec.make(spec_model, p.benchmark, p.shift, prompt_set, label_space or p.label_space, seed)
+                )
+    for group, params in options.metric_params.items():
+        check_params = getattr(metric_registry.get(group), "check_params", None)
+        if check_params is not None:
+            check_params(**params)
     console = Console()
     records = []
     for spec_model in models:
@@ -110,4 +127,6 @@ def run(
                     print(record.to_json(), flush=True)
     if not as_json:
         console.print(records_table(records))
-        console.print(f"{len(records)} record(s) written to {runner.store!r}" if runner.store else "")
+        console.print(
+            f"{len(records)} record(s) written to {runner.store.display}" if runner.store else "", soft_wrap=True
+        )

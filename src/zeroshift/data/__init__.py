@@ -3,10 +3,8 @@
 Example:
     >>> "imagenet_r" in benchmarks and "imagenet_c" in benchmarks
     True
-    >>> make_benchmark("imagenet_r(severity=3)", "/data")
-    Traceback (most recent call last):
-    ...
-    zeroshift.errors.SpecError: imagenet_r: unknown parameter 'severity' (known: none)
+    >>> make_benchmark("imagenet_c(corruption='fog', severity=3)", "/data").canonical
+    "imagenet_c(corruption='fog', severity=3)"
     >>> make_benchmark("factorworld(n=8)", None).dataset().classes[:2]
     ['circle', 'square']
 
@@ -39,6 +37,15 @@ for _name, _target in {
     "factorworld_cue_conflict": "zeroshift.data.factorworld.benchmarks:FactorWorldCueConflict",
     "factorworld_typographic": "zeroshift.data.factorworld.benchmarks:FactorWorldTypographic",
     "factorworld_ood": "zeroshift.data.factorworld.benchmarks:FactorWorldOOD",
+    "imagenet_o": "zeroshift.data.ood:ImageNetO",
+    "inaturalist_ood": "zeroshift.data.ood:INaturalistOOD",
+    "sun_ood": "zeroshift.data.ood:SUNOOD",
+    "places_ood": "zeroshift.data.ood:PlacesOOD",
+    "textures_ood": "zeroshift.data.ood:TexturesOOD",
+    "ood_folder": "zeroshift.data.ood:OODFolder",
+    "cue_conflict": "zeroshift.data.cue_conflict:CueConflict",
+    "edges": "zeroshift.data.cue_conflict:Edges",
+    "silhouettes": "zeroshift.data.cue_conflict:Silhouettes",
 }.items():
     benchmarks.register_lazy(_name, _target)
 

@@ -191,6 +191,9 @@ class Benchmark:
     labelled: ClassVar[bool] = True
     #: ``Dataset.meta`` columns that are exact per-sample factor labels (broken down by ``factor_accuracy``)
     factor_columns: ClassVar[tuple[str, ...]] = ()
+    #: the in-distribution benchmark this one shifts away from (fits temperature scaling for calibration under
+    #: shift); None: the benchmark is its own in-distribution set
+    in_distribution: ClassVar[str | None] = None
 
     def __init__(self, data_root: Path | str | None = None, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))

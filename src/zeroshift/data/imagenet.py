@@ -53,6 +53,7 @@ class ImageNetFolder(Benchmark):
     subset: ClassVar[str | None] = None
     #: whether class folders are named by class index (ImageNet-V2) instead of WordNet id
     index_folders: ClassVar[bool] = False
+    in_distribution = "imagenet"
 
     def root(self) -> Path:
         """The dataset folder under the data root (first candidate that exists)."""
@@ -130,6 +131,8 @@ class ImageNetVal(ImageNetFolder):
     description = "ImageNet-1k validation (50k images, 1000 classes)"
     defaults = {"split": "val"}
     label_spaces = ("full",)
+    # class_subsets: the in-distribution axis of effective robustness on ImageNet-R/-A/ObjectNet, from these outputs
+    metric_groups = ("accuracy", "class_subsets")
     layout = "imagenet/val/<wnid>/*.JPEG (1000 WordNet-id folders; the flat val tar must be sorted into folders)"
     published_at = "https://image-net.org/download (ILSVRC2012_img_val.tar)"
 

@@ -84,9 +84,10 @@ def load_rgb(
         if image.width * image.height > max_pixels:
             if image.format != "JPEG":
                 raise BadImageError(path, "too large", f"{image.width}x{image.height} pixels")
-            scale = max(1, min(image.width, image.height) // reduce_to)
-            image.draft("RGB", (image.width // scale, image.height // scale))
-            note = f"reduced {image.width}x{image.height}"
+            width, height = image.size
+            scale = max(1, min(width, height) // reduce_to)
+            image.draft("RGB", (width // scale, height // scale))
+            note = f"reduced {width}x{height}"
             if image.width * image.height > max_pixels:
                 raise BadImageError(path, "too large", f"{image.width}x{image.height} pixels after reduction")
         try:

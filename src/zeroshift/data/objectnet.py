@@ -4,7 +4,8 @@ Two label spaces: ``subset`` (the default, as in the ImageNet testbed and timm):
 scored by the max logit over the ImageNet classes mapped to it, so zero-shot heads and ImageNet classifiers are
 scored alike; ``native``: a zero-shot head over ObjectNet's own 113 class names (as CLIP_benchmark does).
 ObjectNet images carry a thin red border, cropped by ``border`` pixels (default 2) before the model's geometry.
-The class mapping ships as ``_info/objectnet.json`` with its source.
+The ImageNet mapping ships as ``_info/objectnet.json`` with its source; it indexes the 313 class folders
+sorted by name, the order of the release (and of torchvision's ImageFolder).
 
 Example:
     >>> bench = ObjectNet("/nonexistent")
@@ -16,9 +17,9 @@ Example:
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -29,9 +30,13 @@ from zeroshift.errors import SpecError
 
 
 @cache
-def objectnet_classes() -> tuple[dict[str, Any], ...]:
-    """The 113 ObjectNet classes that overlap ImageNet: name, folder and ImageNet class indices."""
-    return tuple(info_json("objectnet.json")["classes"])
+def objectnet_mapping() -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """The 113 ObjectNet classes that overlap ImageNet: (position among the 313 sorted folders, ImageNet indices)."""
+    data = info_json("objectnet.json")
+    return tuple((c["folder_position"], tuple(c["imagenet_indices"])) for c in data["classes"])
+
+
+N_FOLDERS = 313
 
 
 class CroppedDataset(Dataset):
@@ -54,6 +59,7 @@ class ObjectNet(Benchmark):
     description = "ObjectNet (113 ImageNet-overlapping classes, 18.5k images)"
     defaults = {"border": 2}
     label_spaces = ("subset", "native")
+    in_distribution = "imagenet"
     layout = "objectnet-1.0/images/<class folder>/*.png (313 class folders; 113 overlap ImageNet)"
     published_at = "https://objectnet.dev/download.html (objectnet-1.0.zip)"
 
@@ -68,29 +74,44 @@ class ObjectNet(Benchmark):
             raise SpecError("objectnet: no data root given (use --data-root DIR)")
         return self.data_root / "objectnet-1.0" / "images"
 
-    def dataset(self) -> Dataset:
-        """Images of the 113 overlapping classes (the other 200 folders are ignored, as in every protocol)."""
+    def folders(self) -> list[str]:
+        """The 313 class folders, sorted by name (positions index the shipped mapping)."""
         root = self.root()
         if not root.is_dir():
             raise self.missing(root)
-        classes = objectnet_classes()
+        folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if len(folders) != N_FOLDERS:
+            raise self.missing(root, f"{len(folders)} class folders instead of {N_FOLDERS}")
+        return folders
+
+    def class_names(self) -> list[str]:
+        """Readable names of the 113 classes: from the release's mappings/ file when present, else folder names."""
+        folders = self.folders()
+        names_file = self.root().parent / "mappings" / "folder_to_objectnet_label.json"
+        labels: dict[str, str] = {}
+        if names_file.is_file():
+            try:
+                labels = json.loads(names_file.read_text())
+            except ValueError:
+                raise self.missing(names_file, "an unreadable mappings file") from None
+        return [labels.get(folders[p], folders[p].replace("_", " ")).lower() for p, _ in objectnet_mapping()]
+
+    def dataset(self) -> Dataset:
+        """Images of the 113 overlapping classes (the other 200 folders are ignored, as in every protocol)."""
+        root = self.root()
+        folders = self.folders()
         sample_ids: list[str] = []
         targets: list[int] = []
-        found = 0
-        for position, cls in enumerate(classes):
-            folder = root / cls["folder"]
-            if not folder.is_dir():
-                continue
-            found += 1
-            for image in list_images(folder):
-                sample_ids.append(f"{cls['folder']}/{image.name}")
-                targets.append(position)
-        if not found:
-            raise self.missing(root, "none of the 113 ImageNet-overlapping class folders")
+        for target, (position, _) in enumerate(objectnet_mapping()):
+            for image in list_images(root / folders[position]):
+                sample_ids.append(f"{folders[position]}/{image.name}")
+                targets.append(target)
+        if not sample_ids:
+            raise self.missing(root, "no images in the 113 ImageNet-overlapping class folders")
         dataset = CroppedDataset(
             self.name,
             root,
-            [c["folder"] for c in classes],
+            [folders[p] for p, _ in objectnet_mapping()],
             sample_ids,
             np.asarray(targets, dtype=np.int64),
             key_suffix=f"|border={self.params['border']}",
@@ -99,15 +120,17 @@ class ObjectNet(Benchmark):
         return dataset
 
     def class_display_names(self, dataset: Dataset) -> list[str]:  # noqa: D102
-        return [c["name"].lower() for c in objectnet_classes()]
+        return self.class_names()
 
     def label_space(self, name: str | None = None) -> LabelSpace:
         """``subset`` (max over mapped ImageNet classes) or ``native`` (ObjectNet's own names)."""
         name = self.resolve_label_space(name)
-        classes = objectnet_classes()
-        names = [c["name"].lower() for c in classes]
+        mapping = objectnet_mapping()
         if name == "native":
+            names = self.class_names()
             return LabelSpace.from_columns(name, names, "objectnet", names, list(range(len(names))))
+        # scored by the max logit over each class's ImageNet classes; named after its first ImageNet class
+        names = [clip_classnames()[group[0]] for _, group in mapping]
         return LabelSpace.from_columns(
-            name, names, "imagenet1k", clip_classnames(), [c["imagenet_indices"] for c in classes], reduce="max"
+            name, names, "imagenet1k", clip_classnames(), [g for _, g in mapping], reduce="max"
         )

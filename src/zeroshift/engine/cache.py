@@ -158,7 +158,7 @@ class Cache:
 
     """
 
-    KINDS = ("features", "heads", "logits", "attacks")
+    KINDS = ("features", "local", "heads", "logits", "attacks")
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root) if root is not None else cache_dir()

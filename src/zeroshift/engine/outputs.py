@@ -1,5 +1,6 @@
-"""From cached features to class scores: the ``Outputs`` every metric group reads, and the differentiable
-``Classifier`` (pixels -> normalisation -> encoder -> head -> label space) that attacks differentiate.
+"""From cached features to class scores: the ``Outputs`` every metric group reads, the ``LocalOutputs`` (patch
+embeddings) that GL-MCM reads, and the differentiable ``Classifier`` (pixels -> normalisation -> encoder -> head ->
+label space) that attacks differentiate.
 
 Both go through :func:`class_logits`, so the scores a metric sees and the scores an attack optimises are the
 same function of the features.
@@ -18,7 +19,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -89,6 +90,110 @@ class Outputs:
     def class_names(self) -> tuple[str, ...]:
         """Names of the columns."""
         return self.label_space.class_names
+
+    def select(self, rows: np.ndarray | list[int]) -> Outputs:
+        """The outputs of the given rows (positions in this object), in that order."""
+        idx = np.asarray(rows, dtype=np.int64)
+        t = torch.from_numpy(idx)
+        return replace(
+            self,
+            sample_ids=[self.sample_ids[i] for i in idx],
+            labels=self.labels[idx],
+            logits=self.logits[t],
+            cosines=None if self.cosines is None else self.cosines[t],
+            meta={k: [v[i] for i in idx] for k, v in self.meta.items()},
+            indices=None if self.indices is None else self.indices[idx],
+        )
+
+    def in_space(self, space: LabelSpace) -> Outputs:
+        """The same samples scored over another label space of the same universe.
+
+        Possible when this object's space is the whole universe, one column per class (ImageNet ``full``): the
+        scores of ``space`` are then computed from these columns exactly as from model outputs. Labels become
+        the label of ``space`` whose single column is the sample's class, or -1 (class outside ``space``).
+        Used to score an in-distribution set over an OOD benchmark's label space (ImageNet-O's 200 classes).
+        """
+        remap_rows(self.label_space, space)
+        universe_label = {g[0]: i for i, g in enumerate(space.columns) if len(g) == 1}
+        labels = np.asarray([universe_label.get(int(y), -1) if y >= 0 else -1 for y in self.labels], dtype=np.int64)
+        return replace(
+            self,
+            labels=labels,
+            logits=space.class_scores(self.logits, used_only=False),
+            cosines=None if self.cosines is None else space.class_scores(self.cosines, used_only=False),
+            label_space=space,
+        )
+
+
+def remap_rows(source: LabelSpace, target: LabelSpace) -> None:
+    """Check that scores over ``source`` can be re-expressed over ``target`` (raise UsageError otherwise)."""
+    from zeroshift.errors import UsageError
+
+    identity = source.reduce == "max" and source.columns == tuple((i,) for i in range(len(source.universe_names)))
+    if source.universe != target.universe or not identity or target.reduce != "max":
+        raise UsageError(
+            f"cannot re-express scores over label space {source.name!r} ({source.universe}) as {target.name!r} "
+            f"({target.universe}): the source must cover its whole universe one column per class"
+        )
+
+
+@dataclass
+class LocalOutputs:
+    """Patch embeddings of one condition (zero-shot ViTs), with the text head that scores them per class.
+
+    ``patches[i]`` holds the ``(P, D)`` unit patch embeddings of sample ``i`` in the joint space (stored in
+    float16); :meth:`class_cosines` turns a slice of them into raw per-patch class cosines over ``label_space``
+    (GL-MCM's local score reads them), a slice at a time so that ``N x P x C`` is never held at once.
+
+    Example:
+        >>> from zeroshift.data.base import LabelSpace
+        >>> space = LabelSpace.from_columns("full", ["a", "b"], "u", ["a", "b"], [0, 1])
+        >>> loc = LocalOutputs(["x"], torch.tensor([[[1.0, 0.0], [0.0, 1.0]]]), torch.eye(2), space)
+        >>> loc.class_cosines(0, 1).tolist()
+        [[[1.0, 0.0], [0.0, 1.0]]]
+
+    """
+
+    sample_ids: list[str]
+    patches: torch.Tensor
+    head: torch.Tensor
+    label_space: LabelSpace
+    indices: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.sample_ids)
+
+    def class_cosines(self, start: int, stop: int) -> torch.Tensor:
+        """Raw cosines ``(n, P, C)`` of samples ``start:stop`` against the classes of the label space."""
+        x = self.patches[start:stop].float()
+        n, p, d = x.shape
+        cos = x.reshape(n * p, d) @ self.head.float().T
+        return self.label_space.class_scores(cos, used_only=True).reshape(n, p, -1)
+
+    def select(self, rows: np.ndarray | list[int]) -> LocalOutputs:
+        """The given rows, in that order."""
+        idx = np.asarray(rows, dtype=np.int64)
+        return replace(
+            self,
+            sample_ids=[self.sample_ids[i] for i in idx],
+            patches=self.patches[torch.from_numpy(idx)],
+            indices=None if self.indices is None else self.indices[idx],
+        )
+
+    def align(self, sample_ids: list[str]) -> LocalOutputs:
+        """The rows of ``sample_ids``, in that order (every id must be present)."""
+        where = {s: i for i, s in enumerate(self.sample_ids)}
+        missing = [s for s in sample_ids if s not in where]
+        if missing:
+            raise ValueError(f"no patch embeddings for {len(missing)} sample(s), e.g. {missing[0]!r}")
+        return self.select([where[s] for s in sample_ids])
+
+    def in_space(self, space: LabelSpace) -> LocalOutputs:
+        """The same patches scored over another label space of the same universe (see :meth:`Outputs.in_space`)."""
+        remap_rows(self.label_space, space)
+        position = {c: i for i, c in enumerate(self.label_space.used_columns)}
+        rows = [position[c] for c in space.used_columns]
+        return replace(self, head=self.head[torch.as_tensor(rows, dtype=torch.long)], label_space=space)
 
 
 class Classifier(torch.nn.Module):

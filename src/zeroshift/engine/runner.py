@@ -34,12 +34,12 @@ from zeroshift.data import make_benchmark
 from zeroshift.data.base import Benchmark, Dataset, LabelSpace
 from zeroshift.engine.cache import Cache, atomic_write_bytes
 from zeroshift.engine.loader import PixelDataset, default_workers, make_loader
-from zeroshift.engine.outputs import Classifier, Outputs, class_logits
+from zeroshift.engine.outputs import Classifier, LocalOutputs, Outputs, class_logits
 from zeroshift.engine.progress import progress_bar
 from zeroshift.engine.provenance import provenance
 from zeroshift.errors import UsageError
 from zeroshift.metrics import DEFAULT_BOOTSTRAP, MetricValue, metrics
-from zeroshift.models import ModelHandle, resolve_model
+from zeroshift.models import ModelHandle, adapters, resolve_model
 from zeroshift.models.base import ModelInfo, ZeroShotModel
 from zeroshift.models.heads import head_fingerprint, text_head
 from zeroshift.models.metadata import apply_user_metadata
@@ -48,6 +48,9 @@ from zeroshift.results.schema import RunRecord, SampleOutputs
 from zeroshift.results.store import Store
 from zeroshift.shifts import Shift, make_shift, per_image_seed
 from zeroshift.specs import CallSpec, RunSpec, fingerprint
+
+#: artefact kinds of the image banks and what their fingerprints say they hold
+ARTEFACTS = {"features": "image features", "local": "patch embeddings (float16)"}
 
 
 @dataclass
@@ -72,6 +75,8 @@ class RunOptions:
         progress: draw progress bars.
         chunk_rows: features written per cache chunk (a killed run loses at most one chunk).
         chunk_seconds: or after this many seconds, whichever comes first.
+        skip_existing: return the stored record of a condition already evaluated with the same weights, data
+            and protocol instead of evaluating it again (a suite killed midway resumes where it stopped).
 
     """
 
@@ -92,6 +97,7 @@ class RunOptions:
     progress: bool = False
     chunk_rows: int = 1024
     chunk_seconds: float = 30.0
+    skip_existing: bool = False
 
     def __post_init__(self) -> None:
         if self.on_bad_image not in ("skip", "fail"):
@@ -154,7 +160,8 @@ class EvalContext:
     """What a metric group or a shift's ``prepare`` may ask beyond the outputs of its own condition.
 
     ``outputs(...)`` returns the outputs of another condition of the same model (another benchmark, the clean
-    version of a shifted benchmark, an OOD set), computed through the same caches.
+    version of a shifted benchmark, an OOD set), computed through the same caches; ``local_outputs(...)`` its
+    patch embeddings (zero-shot ViTs). What they had to encode is recorded in the run's ``counts["related"]``.
     """
 
     runner: Runner
@@ -167,6 +174,52 @@ class EvalContext:
     shift: Shift | None
     sample_columns: dict[str, list[Any]] = field(default_factory=dict)
     protocol: dict[str, Any] = field(default_factory=dict)
+    _shift_params: list[dict[str, Any]] | None = field(default=None, repr=False)
+    _shift_params_ready: bool = field(default=False, repr=False)
+
+    def shift_params(self) -> list[dict[str, Any]] | None:
+        """The shift's per-sample parameters (``Shift.prepare``), aligned with ``dataset``; computed once.
+
+        The encoder hands them to the shift; metric groups read them (e.g. the class a typographic attack wrote),
+        also when every feature came from the cache.
+        """
+        if not self._shift_params_ready:
+            self._shift_params = self.shift.prepare(self) if self.shift is not None else None
+            if self._shift_params is not None and len(self._shift_params) != len(self.dataset):
+                raise RuntimeError(
+                    f"{self.shift.name}.prepare returned {len(self._shift_params)} rows for {len(self.dataset)} samples"
+                )
+            self._shift_params_ready = True
+        return self._shift_params
+
+    #: encode statistics of the other conditions metric groups asked for (recorded in ``counts["related"]``)
+    related: list[dict[str, Any]] = field(default_factory=list)
+
+    def _spec(self, benchmark: str | CallSpec | None, shift: str | CallSpec | None, label_space: str | None) -> RunSpec:
+        bench_spec = CallSpec.parse(benchmark) if benchmark is not None else CallSpec.parse(self.benchmark.canonical)
+        return RunSpec(
+            self.spec.model,
+            bench_spec,
+            CallSpec.parse(shift) if shift else None,
+            self.spec.prompts,
+            label_space if benchmark is not None else (label_space or self.label_space.name),
+            self.spec.seed,
+        )
+
+    def _note(self, ctx: EvalContext, artefact: str, stats: EncodeStats) -> None:
+        self.related.append(
+            {
+                "benchmark": ctx.spec.benchmark.canonical,
+                "shift": ctx.spec.shift.canonical if ctx.spec.shift else None,
+                "label_space": ctx.label_space.name,
+                "artefact": artefact,
+                "fingerprint": stats.fingerprint,
+                "total": stats.total,
+                "from_cache": stats.from_cache,
+                "encoded": stats.encoded,
+                "skipped": dict(stats.skipped),
+            }
+        )
 
     def outputs(
         self,
@@ -176,16 +229,21 @@ class EvalContext:
         limit: int | None = None,
     ) -> Outputs:
         """Outputs of this model on another condition (default: this benchmark, clean)."""
-        bench_spec = CallSpec.parse(benchmark) if benchmark is not None else CallSpec.parse(self.benchmark.canonical)
-        spec = RunSpec(
-            self.spec.model,
-            bench_spec,
-            CallSpec.parse(shift) if shift else None,
-            self.spec.prompts,
-            label_space if benchmark is not None else (label_space or self.label_space.name),
-            self.spec.seed,
-        )
-        return self.runner.outputs_for(spec, limit=limit)[0]
+        out, stats, other = self.runner.outputs_for(self._spec(benchmark, shift, label_space), limit=limit)
+        self._note(other, "features", stats)
+        return out
+
+    def local_outputs(
+        self,
+        benchmark: str | CallSpec | None = None,
+        shift: str | CallSpec | None = None,
+        label_space: str | None = None,
+        limit: int | None = None,
+    ) -> LocalOutputs:
+        """Patch embeddings of this model on a condition (default: this benchmark, clean), for GL-MCM."""
+        out, stats, other = self.runner.local_outputs_for(self._spec(benchmark, shift, label_space), limit=limit)
+        self._note(other, "local", stats)
+        return out
 
     def save_column(self, name: str, values: list[Any]) -> None:
         """Attach a per-sample column (e.g. an OOD score) to the saved samples of this run."""
@@ -205,9 +263,17 @@ class Runner:
     def __init__(self, options: RunOptions | None = None) -> None:
         self.options = options or RunOptions()
         self.cache = Cache(self.options.cache_dir)
-        self.store = Store(self.options.store) if self.options.store else None
+        self._store: Store | None = None
         self.device = resolve_device(self.options.device)
         self._handles: dict[str, ModelHandle] = {}
+        self._datasets: dict[tuple[str, str], Dataset] = {}
+
+    @property
+    def store(self) -> Store | None:
+        """The results store, opened on first use (a command refused by its checks leaves no empty store behind)."""
+        if self._store is None and self.options.store:
+            self._store = Store(self.options.store)
+        return self._store
 
     # --- models -----------------------------------------------------------------------------------------
     def handle(self, model: str | Any) -> ModelHandle:
@@ -235,16 +301,24 @@ class Runner:
             "logit_bias": model.logit_bias,
             "info": model.info.as_dict(),
             "preprocess": model.preprocess.record,
-            "supports_local": type(model).encode_image_local is not ZeroShotModel.encode_image_local,
+            "supports_local": model.kind == "zero_shot" and model.supports_local,
         }
         atomic_write_bytes(path, json.dumps(facts, default=str).encode())
         return facts
 
     # --- features ---------------------------------------------------------------------------------------
     def feature_fingerprint(
-        self, handle: ModelHandle, shift: Shift | None, seed: int, attack_head: str | None = None
+        self,
+        handle: ModelHandle,
+        shift: Shift | None,
+        seed: int,
+        attack_head: str | None = None,
+        artefact: str = "features",
     ) -> str:
-        """Fingerprint of the feature bank of a model under a shift (attacks also key on the head)."""
+        """Fingerprint of the feature bank (or the ``local`` patch bank) of a model under a shift.
+
+        Attacks also key on the head.
+        """
         precision = self.options.precision if self.device.type == "cuda" else "fp32"
         return fingerprint(
             {
@@ -253,7 +327,7 @@ class Runner:
                 "seed": seed if shift else None,
                 "attack_head": attack_head,
                 "precision": precision,
-                "what": "image features",
+                "what": ARTEFACTS[artefact],
             }
         )
 
@@ -265,36 +339,54 @@ class Runner:
         shift: Shift | None,
         seed: int,
         ctx: EvalContext | None = None,
+        artefact: str = "features",
     ) -> tuple[torch.Tensor, np.ndarray, EncodeStats]:
-        """Features of every sample (encoding only what the bank lacks); returns (rows, kept indices, stats)."""
+        """Rows of one artefact for every sample (encoding only what the banks lack); (rows, kept indices, stats).
+
+        ``artefact`` is ``features`` (global embeddings or fixed-head logits) or ``local`` (patch embeddings,
+        float16). Asking for ``local`` also fills the global bank in the same forward pass, so an image is never
+        encoded twice for the two.
+        """
         attack_head = None
         classifier = None
-        if shift is not None and shift.kind == "attack":
+        depends = shift.depends_on() if shift is not None else frozenset()
+        if depends:
+            # the shifted pixels follow the label space and/or the text head: both key the features
             assert ctx is not None
             facts = self.model_facts(handle)
             attack_head = fingerprint(
                 {
-                    "head": head_fingerprint(handle, ctx.prompts) if facts["kind"] == "zero_shot" else None,
-                    "space": ctx.label_space.fingerprint_data,
+                    "head": head_fingerprint(handle, ctx.prompts)
+                    if "head" in depends and facts["kind"] == "zero_shot"
+                    else None,
+                    "space": ctx.label_space.fingerprint_data if "label_space" in depends else None,
                 }
             )
-        bank_fp = self.feature_fingerprint(handle, shift, seed, attack_head)
-        bank = self.cache.bank(
-            "features", bank_fp, {"model": str(handle.spec), "shift": shift.canonical if shift else None}
-        )
+        kinds = ["features"] if artefact == "features" else ["features", artefact]
+        producer = {"model": str(handle.spec), "shift": shift.canonical if shift else None}
+        banks = {
+            kind: self.cache.bank(kind, self.feature_fingerprint(handle, shift, seed, attack_head, kind), producer)
+            for kind in kinds
+        }
         keys = dataset.content_keys()
-        stats = EncodeStats(total=len(keys), fingerprint=bank_fp)
-        missing = [i for i, k in enumerate(keys) if not bank.has(k)]
-        stats.from_cache = len(keys) - len(missing)
-        if missing:
-            bank.refresh()  # another process may have written chunks meanwhile
-            missing = [i for i, k in enumerate(keys) if not bank.has(k)]
-            stats.from_cache = len(keys) - len(missing)
-        if missing:
+        stats = EncodeStats(total=len(keys), fingerprint=banks[artefact].folder.name)
+
+        def lacking() -> dict[str, set[str]]:
+            return {kind: {k for k in keys if not bank.has(k)} for kind, bank in banks.items()}
+
+        missing = lacking()
+        if any(missing.values()):
+            for bank in banks.values():
+                bank.refresh()  # another process may have written chunks meanwhile
+            missing = lacking()
+        todo = [i for i, k in enumerate(keys) if any(k in m for m in missing.values())]
+        stats.from_cache = len(keys) - len(todo)
+        if todo:
             if shift is not None and shift.kind == "attack":
                 assert ctx is not None
                 classifier = self.classifier(handle, ctx.label_space, ctx.prompts)
-            self._encode(handle, benchmark, dataset, missing, keys, bank, shift, seed, stats, ctx, classifier)
+            self._encode(handle, benchmark, dataset, todo, keys, banks, missing, shift, seed, stats, ctx, classifier)
+        bank = banks[artefact]
         failures = bank.failures
         kept = np.asarray([i for i, k in enumerate(keys) if k not in failures], dtype=np.int64)
         for i, k in enumerate(keys):
@@ -311,9 +403,10 @@ class Runner:
         handle: ModelHandle,
         benchmark: Benchmark,
         dataset: Dataset,
-        missing: list[int],
+        todo: list[int],
         keys: list[str],
-        bank: Any,
+        banks: dict[str, Any],
+        missing: dict[str, set[str]],
         shift: Shift | None,
         seed: int,
         stats: EncodeStats,
@@ -322,72 +415,108 @@ class Runner:
     ) -> None:
         model = handle.load()
         model.to(self.device)
+        want_local = "local" in banks
+        if want_local and not model.supports_local:
+            raise UsageError(f"{handle.spec} exposes no patch embeddings (needed for GL-MCM)")
         opts = self.options
-        shift_params = shift.prepare(ctx) if shift is not None else None
-        pixels = PixelDataset(
-            dataset,
-            missing,
-            model.preprocess.geometry,
-            shift,
-            seed,
-            benchmark.class_display_names(dataset),
-            shift_params,
-        )
-        workers = default_workers() if opts.workers is None else opts.workers
-        loader = make_loader(pixels, opts.batch_size, workers, pin_memory=self.device.type == "cuda")
+        shift_params = ctx.shift_params() if ctx is not None else None
+        loader = self.pixel_loader(model, benchmark, dataset, todo, shift, seed, shift_params)
         dtype = autocast_dtype(opts.precision, self.device)
         labels_all = (
             benchmark.native_to_label(ctx.label_space)[dataset.targets]
             if ctx is not None and benchmark.labelled
             else None
         )
-        pending_keys: list[str] = []
-        pending_rows: list[torch.Tensor] = []
-        pending_fail: dict[str, str] = {}
+        pending_keys: dict[str, list[str]] = {kind: [] for kind in banks}
+        pending_rows: dict[str, list[torch.Tensor]] = {kind: [] for kind in banks}
+        pending_fail: dict[str, dict[str, str]] = {kind: {} for kind in banks}
         last_flush = time.monotonic()
 
         def flush() -> None:
             nonlocal last_flush
-            if pending_keys or pending_fail:
-                rows = torch.cat(pending_rows) if pending_rows else torch.empty(0)
-                bank.put(pending_keys, rows, pending_fail)
-            pending_keys.clear()
-            pending_rows.clear()
-            pending_fail.clear()
+            for kind, bank in banks.items():
+                if pending_keys[kind] or pending_fail[kind]:
+                    rows = torch.cat(pending_rows[kind]) if pending_rows[kind] else torch.empty(0)
+                    bank.put(pending_keys[kind], rows, pending_fail[kind])
+                pending_keys[kind].clear()
+                pending_rows[kind].clear()
+                pending_fail[kind].clear()
             last_flush = time.monotonic()
+
+        def add(kind: str, batch_keys: list[str], rows: torch.Tensor) -> None:
+            # only rows the bank lacks: a chunk is never rewritten with bytes that may differ on another device
+            wanted = [j for j, k in enumerate(batch_keys) if k in missing[kind]]
+            if wanted:
+                pending_keys[kind].extend(batch_keys[j] for j in wanted)
+                pending_rows[kind].append(rows[wanted])
 
         start = time.perf_counter()
         label = f"{dataset.name}" + (f" [{shift.canonical}]" if shift else "")
-        with progress_bar(f"encode {label}", len(missing), opts.progress) as advance:
+        with progress_bar(f"encode {label}", len(todo), opts.progress) as advance:
             for batch in loader:
                 for position, reason, message in batch.failures:
                     if opts.on_bad_image == "fail":
                         raise UsageError(
                             f"bad image {message}; rerun with --on-bad-image skip to skip and count such files"
                         )
-                    pending_fail[keys[missing[position]]] = reason
+                    key = keys[todo[position]]
+                    for kind in banks:
+                        if key in missing[kind]:
+                            pending_fail[kind][key] = reason
                 for _, note in batch.notes:
-                    stats.converted[note.split(";")[-1].strip().split(" ")[0]] += 1
+                    stats.converted[note.split("; ")[-1].split(" ")[0]] += 1  # "reduced WxH; L->RGB" -> "L->RGB"
                 if batch.pixels is not None:
                     x = batch.pixels.to(self.device, non_blocking=True)
                     if classifier is not None and shift is not None:
-                        idx = [missing[p] for p in batch.positions]
+                        idx = [todo[p] for p in batch.positions]
                         y = torch.as_tensor(labels_all[idx], device=self.device)
                         seeds = [per_image_seed(seed, shift.canonical, dataset.sample_ids[i]) for i in idx]
-                        x = shift.attack(classifier, x, y, seeds).detach()
+                        params = [shift_params[i] for i in idx] if shift_params is not None else None
+                        x = shift.attack(classifier, x, y, seeds, params).detach()
                     with (
                         torch.inference_mode(),
                         torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None),
                     ):
-                        feats = model.encode_image(model.preprocess.normalize(x)).float().cpu()
-                    pending_rows.append(feats)
-                    pending_keys.extend(keys[missing[p]] for p in batch.positions)
+                        x = model.preprocess.normalize(x)
+                        feats, local = model.encode_image_and_local(x) if want_local else (model.encode_image(x), None)
+                    batch_keys = [keys[todo[p]] for p in batch.positions]
+                    add("features", batch_keys, feats.float().cpu())
+                    if want_local:
+                        add("local", batch_keys, local.to(torch.float16).cpu())
                     stats.encoded += len(batch.positions)
                 advance(len(batch.positions) + len(batch.failures))
-                if len(pending_keys) >= opts.chunk_rows or time.monotonic() - last_flush > opts.chunk_seconds:
+                n_pending = max(len(v) for v in pending_keys.values())
+                if n_pending >= opts.chunk_rows or time.monotonic() - last_flush > opts.chunk_seconds:
                     flush()
             flush()
         stats.seconds = time.perf_counter() - start
+
+    def pixel_loader(
+        self,
+        model: ZeroShotModel,
+        benchmark: Benchmark,
+        dataset: Dataset,
+        indices: list[int],
+        shift: Shift | None,
+        seed: int,
+        shift_params: list[dict[str, Any]] | None,
+    ) -> torch.utils.data.DataLoader:
+        """Batches of ``dataset[indices]`` through the model's geometry and a pixel shift, in loader workers.
+
+        Each :class:`~zeroshift.engine.loader.Batch` gives positions into ``indices``, the [0, 1] pixels and the
+        images that could not be read; used by the encoder and by metric groups that need pixels (attacks).
+        """
+        pixels = PixelDataset(
+            dataset,
+            indices,
+            model.preprocess.geometry,
+            shift,
+            seed,
+            benchmark.class_display_names(dataset),
+            shift_params,
+        )
+        workers = default_workers() if self.options.workers is None else self.options.workers
+        return make_loader(pixels, self.options.batch_size, workers, pin_memory=self.device.type == "cuda")
 
     def classifier(self, handle: ModelHandle, space: LabelSpace, prompts: PromptSet) -> Classifier:
         """The differentiable classifier of a model over a label space (for attacks)."""
@@ -405,6 +534,26 @@ class Runner:
             return text_head(handle, prompts, names, self.cache, self.device, on_encode=advance)
 
     # --- outputs ----------------------------------------------------------------------------------------
+    def check(self, spec: RunSpec) -> None:
+        """Validate a run's specs without reading data or loading weights (raises UsageError).
+
+        The CLI checks every planned run first, so a bad spec stops the command before any work.
+        """
+        handle = self.handle(spec.model)
+        benchmark = make_benchmark(spec.benchmark, self.options.data_root)
+        benchmark.resolve_label_space(spec.label_space)
+        shift = make_shift(spec.shift) if spec.shift is not None else None
+        load_prompts(spec.prompts)
+        check_gradients(handle, shift)
+        self.dataset_of(benchmark)  # a missing dataset stops a suite before its first run, not hours into it
+
+    def dataset_of(self, benchmark: Benchmark) -> Dataset:
+        """The samples of a benchmark, listed once per runner (a suite of 95 corruptions lists ImageNet once)."""
+        key = (benchmark.canonical, str(benchmark.data_root))
+        if key not in self._datasets:
+            self._datasets[key] = benchmark.dataset()
+        return self._datasets[key]
+
     def prepare(self, spec: RunSpec, limit: int | None = None) -> EvalContext:
         """Resolve the specs of a run into an EvalContext (checks data layout and names, loads nothing)."""
         handle = self.handle(spec.model)
@@ -412,8 +561,9 @@ class Runner:
         space_name = benchmark.resolve_label_space(spec.label_space)
         space = benchmark.label_space(space_name)
         shift = make_shift(spec.shift) if spec.shift is not None else None
+        check_gradients(handle, shift)
         prompts = load_prompts(spec.prompts)
-        dataset = benchmark.dataset()
+        dataset = self.dataset_of(benchmark)
         limit = limit if limit is not None else self.options.limit
         if limit is not None and limit < len(dataset):
             chosen = np.sort(np.random.default_rng(spec.seed).permutation(len(dataset))[:limit])
@@ -429,9 +579,17 @@ class Runner:
         return EvalContext(self, resolved, handle, benchmark, dataset, space, prompts, shift)
 
     def outputs_for(
-        self, spec: RunSpec, limit: int | None = None, ctx: EvalContext | None = None
+        self,
+        spec: RunSpec,
+        limit: int | None = None,
+        ctx: EvalContext | None = None,
+        artefacts: set[str] | frozenset[str] = frozenset(),
     ) -> tuple[Outputs, EncodeStats, EvalContext]:
-        """Outputs of one condition, through the caches."""
+        """Outputs of one condition, through the caches.
+
+        ``artefacts`` names what the metric groups will also read (``local``: patch embeddings); images that must be
+        encoded are then encoded once for all of them, and the stats count that pass.
+        """
         ctx = ctx or self.prepare(spec, limit)
         facts = self.model_facts(ctx.handle)
         space = ctx.label_space
@@ -445,7 +603,16 @@ class Runner:
                     else ""
                 )
             )
+        prefetched = None
+        if "local" in artefacts and facts.get("supports_local") and space.reduce != "mean_prob":
+            _, _, prefetched = self.features(
+                ctx.handle, ctx.benchmark, ctx.dataset, ctx.shift, ctx.spec.seed, ctx, artefact="local"
+            )
         feats, kept, stats = self.features(ctx.handle, ctx.benchmark, ctx.dataset, ctx.shift, ctx.spec.seed, ctx)
+        if prefetched is not None:  # the pass that filled both banks is this condition's encoding
+            stats.encoded += prefetched.encoded
+            stats.from_cache -= prefetched.encoded
+            stats.seconds += prefetched.seconds
         head = self.head(ctx.handle, space, ctx.prompts) if facts["kind"] == "zero_shot" else None
         scale = facts["logit_scale"] if facts["kind"] == "zero_shot" else 1.0
         bias = facts["logit_bias"] if facts["kind"] == "zero_shot" else 0.0
@@ -471,26 +638,72 @@ class Runner:
         )
         return out, stats, ctx
 
+    def local_outputs_for(
+        self, spec: RunSpec, limit: int | None = None, ctx: EvalContext | None = None
+    ) -> tuple[LocalOutputs, EncodeStats, EvalContext]:
+        """Patch embeddings of one condition with the text head of its label space, through the caches."""
+        ctx = ctx or self.prepare(spec, limit)
+        facts = self.model_facts(ctx.handle)
+        if facts["kind"] != "zero_shot" or not facts.get("supports_local"):
+            raise UsageError(f"{ctx.handle.spec} exposes no patch embeddings (GL-MCM needs an open_clip ViT)")
+        if ctx.label_space.reduce == "mean_prob":
+            raise UsageError(f"label space {ctx.label_space.name!r} maps probabilities, not cosines: no local score")
+        rows, kept, stats = self.features(
+            ctx.handle, ctx.benchmark, ctx.dataset, ctx.shift, ctx.spec.seed, ctx, artefact="local"
+        )
+        head = self.head(ctx.handle, ctx.label_space, ctx.prompts)
+        if not len(kept):
+            rows = torch.empty(0, 0, head.shape[1], dtype=torch.float16)
+        out = LocalOutputs([ctx.dataset.sample_ids[i] for i in kept], rows, head, ctx.label_space, kept)
+        return out, stats, ctx
+
     # --- runs -------------------------------------------------------------------------------------------
+    def existing_record(self, ctx: EvalContext, dataset_fp: str) -> RunRecord | None:
+        """A stored record of exactly this condition (same model weights, data content and protocol), if any."""
+        if self.store is None:
+            return None
+        groups = list(self.options.metrics or default_metric_groups(ctx.benchmark, ctx.shift))
+        shift = ctx.spec.shift.canonical if ctx.spec.shift else None
+        for record in reversed(
+            self.store.records(model=str(ctx.handle.spec), benchmark=ctx.spec.benchmark.canonical, shift=shift)
+        ):
+            same = (
+                record.label_space == ctx.label_space.name
+                and record.seed == ctx.spec.seed
+                and record.fingerprints.get("model") == ctx.handle.fingerprint
+                and record.fingerprints.get("dataset") == dataset_fp
+                and record.config.get("limit") == self.options.limit
+                and record.protocol.get("metric_groups") == groups
+                and record.protocol.get("metric_params") == self.options.metric_params
+                and (record.protocol.get("prompts") or {}).get("digest") in (None, ctx.prompts.digest)
+            )
+            if same:
+                return record
+        return None
+
     def run(self, spec: RunSpec) -> RunRecord:
         """Evaluate one RunSpec and write its record to the store (if any)."""
         started = time.perf_counter()
         ctx = self.prepare(spec)
-        outputs, stats, ctx = self.outputs_for(ctx.spec, ctx=ctx)
+        dataset_fp = hashlib.sha256("\n".join(ctx.dataset.content_keys()).encode()).hexdigest()[:24]
+        if self.options.skip_existing and (existing := self.existing_record(ctx, dataset_fp)) is not None:
+            return existing
+        groups = self.options.metrics or default_metric_groups(ctx.benchmark, ctx.shift)
+        boot = {**DEFAULT_BOOTSTRAP, "n_boot": self.options.bootstrap}
+        params = {group: {**boot, **self.options.metric_params.get(group, {})} for group in groups}
+        # a group may read more than class scores (GL-MCM reads patch embeddings): encode those in the same pass
+        artefacts = set().union(*(group_artefacts(metrics.get(g), params[g]) for g in groups))
+        outputs, stats, ctx = self.outputs_for(ctx.spec, ctx=ctx, artefacts=artefacts)
         facts = self.model_facts(ctx.handle)
         if stats.total - sum(stats.skipped.values()) == 0:
             raise UsageError(
                 f"{ctx.benchmark.name}: no image could be read ({dict(stats.skipped)}); nothing to evaluate"
             )
-        groups = self.options.metrics or ctx.benchmark.metric_groups
-        boot = {**DEFAULT_BOOTSTRAP, "n_boot": self.options.bootstrap}
         values: list[MetricValue] = []
         for group in groups:
-            params = {**boot, **self.options.metric_params.get(group, {})}
-            values.extend(metrics.get(group)(outputs, ctx, **params))
+            values.extend(metrics.get(group)(outputs, ctx, **params[group]))
         info = apply_user_metadata(ModelInfo(**facts["info"]), self.options.model_meta)
         head_fp = head_fingerprint(ctx.handle, ctx.prompts) if facts["kind"] == "zero_shot" else None
-        dataset_fp = hashlib.sha256("\n".join(ctx.dataset.content_keys()).encode()).hexdigest()[:24]
         record = RunRecord.new(
             model=str(ctx.handle.spec),
             benchmark=ctx.spec.benchmark.canonical,
@@ -515,6 +728,7 @@ class Runner:
                 "metric_params": self.options.metric_params,
                 "preprocess": facts["preprocess"],
                 **({"benchmark": ctx.benchmark.record} if ctx.benchmark.record else {}),
+                "shift": ctx.shift.protocol if ctx.shift is not None else None,
                 **ctx.protocol,
             },
             fingerprints={
@@ -533,7 +747,11 @@ class Runner:
                 "on_bad_image": self.options.on_bad_image,
                 "cache_dir": str(self.cache.root),
             },
-            counts=stats.as_dict(),
+            counts={
+                **stats.as_dict(),
+                "related": ctx.related,
+                "encoded_total": stats.encoded + sum(r["encoded"] for r in ctx.related),
+            },
             provenance={**provenance(self.device), "wall_time_s": round(time.perf_counter() - started, 3)},
             metrics=values,
         )
@@ -542,6 +760,52 @@ class Runner:
         if self.store is not None:
             self.store.write(record)
         return record
+
+
+def group_artefacts(group: Any, params: dict[str, Any]) -> set[str]:
+    """What a metric group reads beyond class scores: its optional ``artefacts(**params)`` attribute, else nothing.
+
+    Example:
+        >>> group_artefacts(lambda outputs, ctx: [], {})
+        set()
+
+    """
+    declare = getattr(group, "artefacts", None)
+    return set(declare(**params)) if declare is not None else set()
+
+
+def check_gradients(handle: ModelHandle, shift: Shift | None) -> None:
+    """Refuse an attack shift on a model whose adapter says it gives no input gradients (without loading it).
+
+    Example:
+        >>> from zeroshift.models import resolve_model
+        >>> from zeroshift.shifts import make_shift
+        >>> check_gradients(resolve_model("random:timm/test_resnet?seed=0"), make_shift("fgsm(eps=0.01)"))
+
+    """
+    if shift is None or shift.kind != "attack":
+        return
+    adapter = adapters.get(handle.spec.scheme)
+    differentiable = getattr(adapter, "differentiable", None)
+    if differentiable is not None and not differentiable(handle.spec):
+        raise UsageError(
+            f"{handle.spec} gives no gradients for its input pixels, so the attack {shift.canonical} cannot run on "
+            "it; evaluate it under corruptions or typographic shifts instead"
+        )
+
+
+def default_metric_groups(benchmark: Benchmark, shift: Shift | None) -> tuple[str, ...]:
+    """The benchmark's default metric groups followed by those the shift adds (e.g. ``typographic``).
+
+    Example:
+        >>> from zeroshift.data import make_benchmark
+        >>> from zeroshift.shifts import make_shift
+        >>> default_metric_groups(make_benchmark("imagenet", None), make_shift("pgd(eps=0.01)"))
+        ('accuracy', 'adversarial')
+
+    """
+    extra = shift.metric_groups if shift is not None else ()
+    return tuple(benchmark.metric_groups) + tuple(g for g in extra if g not in benchmark.metric_groups)
 
 
 def sample_outputs(outputs: Outputs, columns: dict[str, list[Any]] | None = None, k: int = 5) -> SampleOutputs:

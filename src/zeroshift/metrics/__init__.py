@@ -15,6 +15,13 @@ metrics: Registry = Registry("metric group")
 for _name, _target in {
     "accuracy": "zeroshift.metrics.accuracy:accuracy_group",
     "factor_accuracy": "zeroshift.metrics.factors:factor_accuracy_group",
+    "calibration": "zeroshift.metrics.calibration:calibration_group",
+    "ood": "zeroshift.metrics.ood:ood_group",
+    "class_subsets": "zeroshift.metrics.class_subsets:class_subsets_group",
+    "shape_bias": "zeroshift.metrics.shape_bias:shape_bias_group",
+    "typographic": "zeroshift.metrics.typographic:typographic_group",
+    "adversarial": "zeroshift.metrics.adversarial:adversarial_group",
+    "min_epsilon": "zeroshift.metrics.adversarial:min_epsilon_group",
 }.items():
     metrics.register_lazy(_name, _target)
 

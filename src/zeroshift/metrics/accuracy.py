@@ -29,14 +29,17 @@ def topk_correct(logits: torch.Tensor, labels: np.ndarray, k: int) -> np.ndarray
 
 
 def mean_per_class_recall(correct: np.ndarray, labels: np.ndarray) -> float:
-    """Average over the classes present of the fraction of their samples classified correctly."""
+    """Average over the classes present of the fraction of their samples classified correctly.
+
+    ``labels`` are non-negative class indices (bincount keeps the bootstrap linear in the sample count).
+    """
     labels = np.asarray(labels)
-    classes, inverse = np.unique(labels, return_inverse=True)
-    if classes.size == 0:
+    if labels.size == 0:
         return float("nan")
-    hits = np.bincount(inverse, weights=correct.astype(np.float64), minlength=classes.size)
-    counts = np.bincount(inverse, minlength=classes.size)
-    return float(np.mean(hits / counts))
+    counts = np.bincount(labels)
+    hits = np.bincount(labels, weights=np.asarray(correct, dtype=np.float64), minlength=counts.size)
+    present = counts > 0
+    return float(np.mean(hits[present] / counts[present]))
 
 
 def accuracy_group(outputs: Any, context: Any = None, topk: tuple[int, ...] = (1, 5), **boot: Any) -> list[MetricValue]:

@@ -47,12 +47,34 @@ class MetricValue:
     details: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (NaN becomes None)."""
+        """A JSON-ready dict (NaN becomes None, in ``details`` too)."""
         out = asdict(self)
         for key in ("value", "ci_low", "ci_high"):
             v = out[key]
             out[key] = None if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v)
+        out["details"] = json_safe(out["details"])
         return out
+
+
+def json_safe(obj: Any) -> Any:
+    """``obj`` with every non-finite float (NaN, inf; numpy scalars too) replaced by None, recursively.
+
+    Example:
+        >>> json_safe({"a": [1.0, float("nan")], "b": np.float64("inf")})
+        {'a': [1.0, None], 'b': None}
+
+    """
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, float | np.floating):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.generic):  # numpy bools and the like
+        return obj.item()
+    return obj
 
 
 def bootstrap_ci(
@@ -90,3 +112,44 @@ def mean_with_ci(
     value = float(x.mean()) if x.size else float("nan")
     lo, hi = bootstrap_ci(lambda idx: float(x[idx].mean()), x.size, boot["n_boot"], boot["alpha"], boot["seed"])
     return MetricValue(name, value, higher_is_better, lo, hi, details or {})
+
+
+def stratified_bootstrap(
+    statistic: Callable[[np.ndarray, np.ndarray], dict[str, float]],
+    n_a: int,
+    n_b: int,
+    n_boot: int = DEFAULT_BOOTSTRAP["n_boot"],
+    alpha: float = DEFAULT_BOOTSTRAP["alpha"],
+    seed: int = DEFAULT_BOOTSTRAP["seed"],
+) -> dict[str, tuple[float, float]]:
+    """Percentile intervals of several statistics of two groups, each resampled within itself.
+
+    ``statistic(idx_a, idx_b)`` returns named values (e.g. AUROC and FPR@95 of in-distribution vs OOD scores);
+    resampling each group separately keeps the group sizes fixed, as two-sample metrics need. Empty groups or
+    ``n_boot <= 0`` give ``(nan, nan)``; undefined replicates (NaN) are dropped per statistic.
+
+    Example:
+        >>> a, b = np.arange(20.0), np.arange(20.0) + 5
+        >>> ci = stratified_bootstrap(lambda i, j: {"gap": b[j].mean() - a[i].mean()}, 20, 20, n_boot=200)
+        >>> ci["gap"][0] < 5.0 < ci["gap"][1]
+        True
+
+    """
+    if n_a < 1 or n_b < 1 or n_boot <= 0:
+        names = statistic(np.arange(n_a), np.arange(n_b)).keys()
+        return {k: (float("nan"), float("nan")) for k in names}
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {}
+    for _ in range(n_boot):
+        for k, v in statistic(rng.integers(0, n_a, size=n_a), rng.integers(0, n_b, size=n_b)).items():
+            draws.setdefault(k, []).append(v)
+    out = {}
+    for k, values in draws.items():
+        arr = np.asarray(values, dtype=np.float64)
+        arr = arr[np.isfinite(arr)]
+        out[k] = (
+            (float(np.quantile(arr, alpha / 2)), float(np.quantile(arr, 1 - alpha / 2)))
+            if arr.size
+            else (float("nan"), float("nan"))
+        )
+    return out

@@ -116,19 +116,26 @@ class ZeroShotModel(ABC):
         """What identifies the weights and preprocessing of ``spec`` (cheap: no weights are loaded)."""
 
     @classmethod
+    def differentiable(cls, spec: ModelSpec) -> bool:
+        """Whether the model gives gradients w.r.t. its input pixels (adversarial attacks need them); cheap."""
+        return True
+
+    @classmethod
     @abstractmethod
     def load(cls, spec: ModelSpec) -> ZeroShotModel:
         """Load the model on the CPU, in eval mode; raise ModelLoadError with one clear line on failure."""
 
     @property
     def logit_scale(self) -> float:
-        """Multiplier of cosine similarities (``exp`` of the learned temperature)."""
-        return 1.0
+        """Multiplier of cosine similarities: ``exp`` of the module's learned ``logit_scale`` (CLIP, SigLIP), else 1."""
+        scale = getattr(self.module, "logit_scale", None)
+        return float(scale.detach().exp()) if isinstance(scale, torch.Tensor) else 1.0
 
     @property
     def logit_bias(self) -> float:
-        """Additive logit bias (SigLIP); 0 for CLIP."""
-        return 0.0
+        """Additive logit bias: the module's learned ``logit_bias`` (SigLIP), else 0 (CLIP)."""
+        bias = getattr(self.module, "logit_bias", None)
+        return float(bias.detach()) if isinstance(bias, torch.Tensor) else 0.0
 
     @abstractmethod
     def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
@@ -141,6 +148,15 @@ class ZeroShotModel(ABC):
     def encode_image_local(self, pixels: torch.Tensor) -> torch.Tensor | None:
         """Unit patch embeddings ``(B, P, D)`` in the joint space, where the model exposes them (GL-MCM)."""
         return None
+
+    @property
+    def supports_local(self) -> bool:
+        """Whether :meth:`encode_image_local` gives patch embeddings for this model (not only for its class)."""
+        return type(self).encode_image_local is not ZeroShotModel.encode_image_local
+
+    def encode_image_and_local(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Global and patch embeddings of one batch; backends override it to share one forward pass."""
+        return self.encode_image(pixels), self.encode_image_local(pixels)
 
     @property
     def device(self) -> torch.device:

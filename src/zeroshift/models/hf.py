@@ -122,6 +122,8 @@ class HFModel(ZeroShotModel):
             )
         model_cls = getattr(transformers, SUPPORTED[model_type])
         seed = random_seed(spec)
+        quiet = transformers.utils.logging.is_progress_bar_enabled()
+        transformers.utils.logging.disable_progress_bar()  # our own bars are the only ones a run draws
         try:
             if seed is not None:
                 torch.manual_seed(seed)
@@ -134,19 +136,13 @@ class HFModel(ZeroShotModel):
             raise ModelLoadError(
                 f"{spec}: could not load weights, processor or tokenizer: {str(err).splitlines()[0]}"
             ) from None
+        finally:
+            if quiet:
+                transformers.utils.logging.enable_progress_bar()
         model = cls(spec, module, processor, tokenizer, model_type)
         if seed is not None:
             model.info.training_data, model.info.source = "none (random init)", "random"
         return model
-
-    @property
-    def logit_scale(self) -> float:  # noqa: D102
-        return float(self.module.logit_scale.detach().exp())
-
-    @property
-    def logit_bias(self) -> float:  # noqa: D102
-        bias = getattr(self.module, "logit_bias", None)
-        return float(bias.detach()) if bias is not None else 0.0
 
     @staticmethod
     def _features(out: Any) -> torch.Tensor:

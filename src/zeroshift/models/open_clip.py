@@ -131,17 +131,62 @@ class OpenCLIPModel(ZeroShotModel):
             model.info.training_data, model.info.source = "none (random init)", "random"
         return model
 
-    @property
-    def logit_scale(self) -> float:  # noqa: D102
-        return float(self.module.logit_scale.detach().exp())
-
-    @property
-    def logit_bias(self) -> float:  # noqa: D102
-        bias = getattr(self.module, "logit_bias", None)
-        return float(bias.detach()) if bias is not None else 0.0
-
     def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:  # noqa: D102
         return self.module.encode_image(pixels, normalize=True)
+
+    @property
+    def supports_local(self) -> bool:
+        """Plain open_clip ViTs (token pooling, a projection, standard attention blocks) expose patch tokens."""
+        from open_clip.transformer import ResidualAttentionBlock, VisionTransformer
+
+        visual = getattr(self.module, "visual", None)
+        if not isinstance(visual, VisionTransformer) or visual.attn_pool is not None or visual.proj is None:
+            return False
+        last = visual.transformer.resblocks[-1]
+        return (
+            isinstance(last, ResidualAttentionBlock)
+            and not hasattr(last, "ln_1_kv")
+            and getattr(last.attn, "_qkv_same_embed_dim", False)
+            and visual.pool_type in ("tok", "avg")
+        )
+
+    def encode_image_local(self, pixels: torch.Tensor) -> torch.Tensor | None:  # noqa: D102
+        return self.encode_image_and_local(pixels)[1]
+
+    def encode_image_and_local(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Global embedding and patch embeddings in one pass through the vision tower.
+
+        Patch tokens are projected into the joint space as in GL-MCM (Miyai et al. 2023, after MaskCLIP): the last
+        block's attention is replaced by its value path for every token (``out_proj(v_proj(ln_1(x)))``, residual,
+        then the MLP), followed by ``ln_post`` and ``proj``; the class token goes through the ordinary last block,
+        so the global embedding equals :meth:`encode_image`.
+        """
+        if not self.supports_local:
+            return self.encode_image(pixels), None
+        import torch.nn.functional as F
+
+        visual = self.module.visual
+        blocks = visual.transformer.resblocks
+        x = visual._embeds(pixels)
+        batch_first = visual.transformer.batch_first
+        if not batch_first:
+            x = x.transpose(0, 1)
+        for block in blocks[:-1]:
+            x = block(x)
+        last = blocks[-1]
+        out = last(x)
+        width = x.shape[-1]
+        attn = last.attn
+        bias = attn.in_proj_bias[2 * width :] if attn.in_proj_bias is not None else None
+        v = attn.out_proj(F.linear(last.ln_1(x), attn.in_proj_weight[2 * width :], bias))
+        v = x + last.ls_1(v)
+        v = v + last.ls_2(last.mlp(last.ln_2(v)))
+        if not batch_first:
+            out, v = out.transpose(0, 1), v.transpose(0, 1)
+        pooled, _ = visual._pool(out)
+        pooled = pooled @ visual.proj
+        patches = visual.ln_post(v[:, 1:]) @ visual.proj
+        return F.normalize(pooled, dim=-1), F.normalize(patches, dim=-1)
 
     def encode_text(self, texts: Sequence[str]) -> torch.Tensor:  # noqa: D102
         tokens = self.tokenizer(list(texts)).to(self.device)

@@ -48,6 +48,13 @@ class RandomModel:
         return {"random": True, **cls._adapter(spec).identity(backend_spec(spec))}
 
     @classmethod
+    def differentiable(cls, spec: ModelSpec) -> bool:
+        """Whether the backend gives input gradients."""
+        adapter = cls._adapter(spec)
+        probe = getattr(adapter, "differentiable", None)
+        return True if probe is None else bool(probe(backend_spec(spec)))
+
+    @classmethod
     def load(cls, spec: ModelSpec) -> Any:
         """Load through the backend with random weights; the model keeps the ``random:`` spec."""
         model = cls._adapter(spec).load(backend_spec(spec))

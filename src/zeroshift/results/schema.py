@@ -17,7 +17,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from zeroshift.metrics.base import MetricValue
+from zeroshift.metrics.base import MetricValue, json_safe
 
 #: bumped on any incompatible change of the record layout
 SCHEMA_VERSION = 1
@@ -83,6 +83,7 @@ class RunRecord:
         """A JSON-ready dict (samples left out unless asked for)."""
         out = asdict(self)
         out["metrics"] = [m.as_dict() for m in self.metrics]
+        out["protocol"] = json_safe(out["protocol"])
         if not with_samples:
             out.pop("samples")
         return out

@@ -107,7 +107,14 @@ class Store:
             raise UsageError(f"cannot open results store {target!r}: {str(err.orig).splitlines()[0]}") from None
 
     def __repr__(self) -> str:
-        return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
+        return f"Store({self.display!r})"
+
+    @property
+    def display(self) -> str:
+        """Where the store is, for people: the file of a SQLite store, else the URL without its password."""
+        if self.engine.dialect.name == "sqlite":
+            return self.url.removeprefix("sqlite:///")
+        return self.engine.url.render_as_string(hide_password=True)
 
     def write(self, record: RunRecord) -> None:
         """Insert a record, its metrics and its samples in one transaction."""
@@ -115,7 +122,7 @@ class Store:
             {
                 "run_id": record.run_id,
                 **{k: v for k, v in m.as_dict().items() if k != "details"},
-                "details": json.dumps(m.details, default=str),
+                "details": json.dumps(m.as_dict()["details"], default=str),
             }
             for m in record.metrics
         ]

@@ -1,9 +1,10 @@
 """Shifts: corruptions, typographic attacks and adversarial attacks, registered by name.
 
 Example:
-    >>> from zeroshift.specs import CallSpec
-    >>> isinstance(shifts.names(), list)
-    True
+    >>> shifts.names()
+    ['apgd', 'corruption', 'fgsm', 'pgd', 'typographic']
+    >>> make_shift("corruption(severity=3, name='fog')").canonical
+    "corruption(name='fog', severity=3)"
 
 """
 
@@ -14,6 +15,14 @@ from zeroshift.shifts.base import Shift, ShiftContext, per_image_seed
 from zeroshift.specs import CallSpec
 
 shifts: Registry[type[Shift]] = Registry("shift")
+for _name, _target in {
+    "corruption": "zeroshift.shifts.corruptions:Corruption",
+    "typographic": "zeroshift.shifts.typographic:Typographic",
+    "fgsm": "zeroshift.shifts.attacks:FGSM",
+    "pgd": "zeroshift.shifts.attacks:PGD",
+    "apgd": "zeroshift.shifts.attacks:APGD",
+}.items():
+    shifts.register_lazy(_name, _target)
 
 
 def make_shift(spec: str | CallSpec) -> Shift:

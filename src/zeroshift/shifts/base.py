@@ -8,6 +8,14 @@ normalisation. Two kinds exist:
 * ``attack`` shifts (adversarial attacks) transform a batch in the main process with gradients of the
   whole classifier (pixels -> normalisation -> encoder -> head); their cache key includes the head.
 
+A shift may compute per-sample parameters once in the main process (:meth:`Shift.prepare`: the class name a
+typographic attack writes, the target of a targeted attack); the runner hands them to ``apply`` (as
+``ShiftContext.params``) or ``attack`` (as ``params``), and metric groups read the same list through
+``EvalContext.shift_params()``. Whatever the shifted pixels depend on beyond the image and its seed (the label
+space, the text head) is named by :meth:`Shift.depends_on` and enters the feature cache key. A shift may add
+metric groups to the benchmark's defaults (:attr:`Shift.metric_groups`) and records its protocol
+(:attr:`Shift.protocol`) in every RunRecord.
+
 Example:
     >>> per_image_seed(0, "corruption(name='fog', severity=3)", "n01440764/x.JPEG") == per_image_seed(
     ...     0, "corruption(name='fog', severity=3)", "n01440764/x.JPEG")
@@ -59,6 +67,8 @@ class Shift:
     description: ClassVar[str] = ""
     kind: ClassVar[str] = "pixel"
     defaults: ClassVar[dict[str, Any]] = {}
+    #: metric groups added to the benchmark's defaults for runs under this shift
+    metric_groups: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))
@@ -80,15 +90,40 @@ class Shift:
         return CallSpec.make(self.name, **self.params).canonical
 
     def prepare(self, context: Any) -> list[dict[str, Any]] | None:
-        """Per-sample parameters computed once in the main process (e.g. the class name to write)."""
+        """Per-sample parameters computed once in the main process (e.g. the class name to write).
+
+        ``context`` is the run's ``EvalContext``; the list is aligned with ``context.dataset``.
+        """
         return None
+
+    def depends_on(self) -> frozenset[str]:
+        """What the shifted pixels depend on besides the image and its seed: ``label_space`` and/or ``head``.
+
+        Attacks depend on both (they follow the gradient of the classifier over the label space); each named
+        dependency is part of the feature cache key.
+        """
+        return frozenset({"label_space", "head"}) if self.kind == "attack" else frozenset()
+
+    @property
+    def protocol(self) -> dict[str, Any]:
+        """The choices behind this shift, recorded in the RunRecord's protocol (subclasses add theirs)."""
+        seeding = "per image: sha256(run seed | canonical shift spec | sample id), first 63 bits"
+        return {"spec": self.canonical, "kind": self.kind, "seeding": seeding}
 
     def apply(self, pixels: torch.Tensor, ctx: ShiftContext) -> torch.Tensor:
         """Transform one ``(3, H, W)`` image in [0, 1] (pixel shifts)."""
         raise NotImplementedError
 
     def attack(
-        self, classifier: torch.nn.Module, pixels: torch.Tensor, labels: torch.Tensor, seeds: list[int]
+        self,
+        classifier: torch.nn.Module,
+        pixels: torch.Tensor,
+        labels: torch.Tensor,
+        seeds: list[int],
+        params: list[dict[str, Any]] | None = None,
     ) -> torch.Tensor:
-        """Transform a ``(B, 3, H, W)`` batch in [0, 1] against ``classifier`` (attack shifts)."""
+        """Transform a ``(B, 3, H, W)`` batch in [0, 1] against ``classifier`` (attack shifts).
+
+        ``params`` are the batch's rows of :meth:`prepare` (None when it returns None).
+        """
         raise NotImplementedError

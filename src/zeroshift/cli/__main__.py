@@ -1,0 +1,5 @@
+"""``python -m zeroshift.cli`` runs the command line."""
+
+from zeroshift.cli.main import main
+
+main()

@@ -1,0 +1,540 @@
+"""Out-of-distribution detection: scores (MSP, max-logit, energy, MCM, GL-MCM) and their detection metrics.
+
+Conventions (Hendrycks & Gimpel 2017, MCM; recorded in every record by :func:`ood_group`):
+
+* every score is oriented so that **higher = more in-distribution**;
+* the **in-distribution set is the positive class**: AUROC, AUPR-in (average precision with ID positive),
+  AUPR-out (average precision with OOD positive and the score negated), and FPR@95TPR, the fraction of OOD
+  samples accepted at the highest threshold that accepts at least 95% of the ID samples (samples tied with the
+  threshold are all accepted). OpenOOD v1.5 makes OOD the positive class and so reports another FPR@95;
+* ties are handled as scikit-learn does (AUROC counts a tied pair as one half; AP steps once per distinct score);
+* samples whose score is NaN (logits without a softmax) are left out and counted.
+
+Scores (``z``: logits over the label space, ``s``: raw cosines, no logit scale):
+
+* ``msp`` = max softmax(z); ``maxlogit`` = max z; ``energy`` = T * logsumexp(z / T), T = 1 (the negative energy);
+* ``mcm`` = max softmax(s / tau), tau = 1 (Ming et al. 2022);
+* ``glmcm`` = mcm + lambda * max over patches and classes of softmax(s_patch / tau), lambda = 1 (Miyai et al.
+  2023); patch cosines come from the model's patch embeddings in the joint space (open_clip ViTs).
+
+Example:
+    >>> import numpy as np
+    >>> m = detection_metrics(np.array([0.9, 0.8, 0.7]), np.array([0.1, 0.75]))
+    >>> round(m["auroc"], 4), m["fpr95"]
+    (0.8333, 0.5)
+
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from zeroshift.errors import DatasetError, UsageError
+from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue, stratified_bootstrap
+from zeroshift.metrics.calibration import finite_rows
+from zeroshift.registry import Registry
+
+# --- detection metrics ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RankedScores:
+    """In-distribution and OOD scores sorted once, highest first, with their runs of ties.
+
+    Every detection metric is a function of the cumulative ID and OOD counts at the end of each run of ties, so
+    a bootstrap replicate (a multiset of the same samples) only reweights the sorted positions: no new sort.
+
+    Example:
+        >>> r = RankedScores.of(np.array([3.0, 1.0]), np.array([2.0, 1.0]))
+        >>> r.thresholds.tolist()
+        [3.0, 2.0, 1.0]
+        >>> r.metrics()["auroc"]
+        0.625
+
+    """
+
+    id_position: np.ndarray
+    ood_position: np.ndarray
+    run_end: np.ndarray
+    thresholds: np.ndarray
+
+    @classmethod
+    def of(cls, id_scores: np.ndarray, ood_scores: np.ndarray) -> RankedScores:
+        """Sort the pooled scores (stable) and find the runs of ties."""
+        pooled = np.concatenate([id_scores, ood_scores]).astype(np.float64)
+        order = np.argsort(-pooled, kind="mergesort")
+        position = np.empty_like(order)
+        position[order] = np.arange(order.size)
+        ranked = pooled[order]
+        run_end = np.r_[np.flatnonzero(np.diff(ranked)), ranked.size - 1] if ranked.size else np.zeros(0, int)
+        n_id = len(id_scores)
+        return cls(position[:n_id], position[n_id:], run_end, ranked[run_end])
+
+    def counts(
+        self, id_weights: np.ndarray | None = None, ood_weights: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Cumulative (weighted) ID and OOD counts at the end of each run of ties."""
+        n = self.id_position.size + self.ood_position.size
+        pos, neg = np.zeros(n), np.zeros(n)
+        pos[self.id_position] = 1.0 if id_weights is None else id_weights
+        neg[self.ood_position] = 1.0 if ood_weights is None else ood_weights
+        return np.cumsum(pos)[self.run_end], np.cumsum(neg)[self.run_end]
+
+    def fpr_at(
+        self, tpr: float = 0.95, id_weights: np.ndarray | None = None, ood_weights: np.ndarray | None = None
+    ) -> tuple[float, float, float]:
+        """(FPR, threshold, TPR reached) at the highest threshold accepting at least ``tpr`` of the ID samples."""
+        if not 0.0 < tpr <= 1.0:
+            raise UsageError(f"ood.tpr must be in (0, 1], got {tpr!r}")
+        tps, fps = self.counts(id_weights, ood_weights)
+        if not tps.size or tps[-1] == 0 or fps[-1] == 0:
+            nan = float("nan")
+            return nan, nan, nan
+        need = math.ceil(tpr * tps[-1] - 1e-9)  # counts are integers: no float round-off at exactly 95%
+        k = int(np.argmax(tps >= need))
+        return float(fps[k] / fps[-1]), float(self.thresholds[k]), float(tps[k] / tps[-1])
+
+    def metrics(
+        self, id_weights: np.ndarray | None = None, ood_weights: np.ndarray | None = None, tpr: float = 0.95
+    ) -> dict[str, float]:
+        """AUROC, AUPR-in, AUPR-out and FPR at ``tpr``, ID positive (NaN when either set is empty)."""
+        tps, fps = self.counts(id_weights, ood_weights)
+        if not tps.size or tps[-1] == 0 or fps[-1] == 0:
+            return dict.fromkeys(("auroc", "aupr_in", "aupr_out", "fpr95"), float("nan"))
+        p, n = tps[-1], fps[-1]
+        d_tps, d_fps = np.diff(tps, prepend=0.0), np.diff(fps, prepend=0.0)
+        roc_tpr = np.r_[0.0, tps / p]
+        auroc = float(np.sum(d_fps / n * (roc_tpr[1:] + roc_tpr[:-1]) / 2))
+        # AP steps once per run of ties: recall gain of the run times the precision with the run included
+        aupr_in = float(np.sum(d_tps / p * _ratio(tps, tps + fps)))
+        # OOD positive, score negated: the runs are taken lowest first, each with everything scored below it
+        ood_cum, id_cum = n - (fps - d_fps), p - (tps - d_tps)
+        aupr_out = float(np.sum(d_fps / n * _ratio(ood_cum, ood_cum + id_cum)))
+        return {
+            "auroc": auroc,
+            "aupr_in": aupr_in,
+            "aupr_out": aupr_out,
+            "fpr95": self.fpr_at(tpr, id_weights, ood_weights)[0],
+        }
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den`` with 0 where ``den`` is 0 (runs of ties left empty by a bootstrap replicate add nothing)."""
+    return np.divide(num, den, out=np.zeros_like(num, dtype=np.float64), where=den > 0)
+
+
+def auroc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """Area under the ROC curve of ``pos`` (positive class) against ``neg``; NaN if either is empty.
+
+    Example:
+        >>> auroc(np.array([2.0, 1.0]), np.array([1.0, 0.0]))
+        0.875
+
+    """
+    return RankedScores.of(np.asarray(pos), np.asarray(neg)).metrics()["auroc"]
+
+
+def average_precision(pos: np.ndarray, neg: np.ndarray) -> float:
+    """Average precision ``sum_k (R_k - R_{k-1}) P_k`` over distinct thresholds (scikit-learn's definition).
+
+    Example:
+        >>> average_precision(np.array([3.0, 1.0]), np.array([2.0]))
+        0.8333333333333333
+
+    """
+    return RankedScores.of(np.asarray(pos), np.asarray(neg)).metrics()["aupr_in"]
+
+
+def fpr_at_tpr(id_scores: np.ndarray, ood_scores: np.ndarray, tpr: float = 0.95) -> tuple[float, float, float]:
+    """FPR at the highest threshold whose TPR (ID accepted) is at least ``tpr``: (fpr, threshold, tpr reached).
+
+    A sample is accepted when its score is >= the threshold, so ties at the threshold are all accepted.
+
+    Example:
+        >>> fpr_at_tpr(np.array([4.0, 3.0, 2.0, 1.0]), np.array([2.0, 0.0]), tpr=0.75)
+        (0.5, 2.0, 0.75)
+
+    """
+    return RankedScores.of(np.asarray(id_scores), np.asarray(ood_scores)).fpr_at(tpr)
+
+
+def detection_metrics(id_scores: np.ndarray, ood_scores: np.ndarray, tpr: float = 0.95) -> dict[str, float]:
+    """AUROC, AUPR-in, AUPR-out and FPR at ``tpr`` with the in-distribution set as the positive class.
+
+    Example:
+        >>> sorted(detection_metrics(np.array([1.0]), np.array([0.0])))
+        ['aupr_in', 'aupr_out', 'auroc', 'fpr95']
+
+    """
+    return RankedScores.of(np.asarray(id_scores), np.asarray(ood_scores)).metrics(tpr=tpr)
+
+
+def score_histogram(id_scores: np.ndarray, ood_scores: np.ndarray, bins: int = 30) -> dict[str, list[float]]:
+    """Counts of ID and OOD scores over shared equal-width bins (for plotting the two distributions).
+
+    Example:
+        >>> h = score_histogram(np.array([0.0, 1.0]), np.array([0.5]), bins=2)
+        >>> h["id"], h["ood"]
+        ([1, 1], [0, 1])
+
+    """
+    both = np.concatenate([id_scores, ood_scores]).astype(np.float64)
+    if both.size == 0:
+        return {"edges": [], "id": [], "ood": []}
+    lo, hi = float(both.min()), float(both.max())
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    edges = np.linspace(lo, hi, int(bins) + 1)
+    return {
+        "edges": [float(e) for e in edges],
+        "id": [int(c) for c in np.histogram(id_scores, edges)[0]],
+        "ood": [int(c) for c in np.histogram(ood_scores, edges)[0]],
+    }
+
+
+# --- scores --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ScoreInputs:
+    """What a score reads for one set: class logits, raw class cosines and patch embeddings (where available)."""
+
+    logits: torch.Tensor
+    cosines: torch.Tensor | None = None
+    local: Any = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OODScore:
+    """A confidence score (higher = more in-distribution).
+
+    Attributes:
+        name: registry name, the prefix of its metrics.
+        needs: ``logits``, ``cosines`` or ``local`` (patch embeddings as well as cosines).
+        definition: the formula, recorded in every record.
+        fn: ``ScoreInputs -> (N,)`` float64 array, NaN where undefined.
+
+    """
+
+    name: str
+    needs: str
+    definition: str
+    fn: Callable[[ScoreInputs], np.ndarray]
+
+
+ood_scores: Registry[OODScore] = Registry("OOD score")
+
+
+def _masked(values: torch.Tensor, z: torch.Tensor) -> np.ndarray:
+    out = values.double().cpu().numpy().copy()
+    out[~finite_rows(z)] = np.nan
+    return out
+
+
+def msp_score(x: ScoreInputs) -> np.ndarray:
+    """Maximum softmax probability of the logits.
+
+    Example:
+        >>> msp_score(ScoreInputs(torch.tensor([[0.0, 0.0]]))).tolist()
+        [0.5]
+
+    """
+    return _masked(torch.softmax(x.logits.double(), dim=1).max(dim=1).values, x.logits)
+
+
+def maxlogit_score(x: ScoreInputs) -> np.ndarray:
+    """Maximum logit.
+
+    Example:
+        >>> maxlogit_score(ScoreInputs(torch.tensor([[1.0, 3.0]]))).tolist()
+        [3.0]
+
+    """
+    return _masked(x.logits.double().max(dim=1).values, x.logits)
+
+
+def energy_score(x: ScoreInputs) -> np.ndarray:
+    """Negative energy ``T * logsumexp(z / T)`` (Liu et al. 2020), ``T`` = ``energy_temperature`` (1).
+
+    Example:
+        >>> round(energy_score(ScoreInputs(torch.tensor([[0.0, 0.0]]))).tolist()[0], 4)
+        0.6931
+
+    """
+    t = float(x.params.get("energy_temperature", 1.0))
+    return _masked(t * torch.logsumexp(x.logits.double() / t, dim=1), x.logits)
+
+
+def mcm_score(x: ScoreInputs) -> np.ndarray:
+    """Maximum concept matching: max softmax of raw cosines over ``tau`` (1), no logit scale (Ming et al. 2022).
+
+    Example:
+        >>> s = mcm_score(ScoreInputs(torch.zeros(1, 2), torch.tensor([[0.3, 0.3]])))
+        >>> s.tolist()
+        [0.5]
+
+    """
+    tau = float(x.params.get("mcm_tau", 1.0))
+    assert x.cosines is not None
+    return _masked(torch.softmax(x.cosines.double() / tau, dim=1).max(dim=1).values, x.cosines)
+
+
+def local_mcm(local_cosines: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
+    """The local MCM of GL-MCM: max over patches and classes of the softmax over classes of ``cos / tau``.
+
+    Example:
+        >>> local_mcm(torch.tensor([[[0.0, 0.0], [2.0, 0.0]]])).round(decimals=4).tolist()
+        [0.8808]
+
+    """
+    probs = torch.softmax(local_cosines.double() / tau, dim=-1)
+    return probs.flatten(1).max(dim=1).values
+
+
+def glmcm_score(x: ScoreInputs, chunk: int = 256) -> np.ndarray:
+    """GL-MCM (Miyai et al. 2023): ``mcm + lambda * local_mcm`` with ``lambda`` = ``glmcm_lambda`` (1).
+
+    Example:
+        >>> from zeroshift.engine.outputs import LocalOutputs
+        >>> from zeroshift.data.base import LabelSpace
+        >>> space = LabelSpace.from_columns("full", ["a", "b"], "u", ["a", "b"], [0, 1])
+        >>> loc = LocalOutputs(["x"], torch.tensor([[[1.0, 0.0]]]), torch.eye(2), space)
+        >>> x = ScoreInputs(torch.zeros(1, 2), torch.tensor([[0.0, 0.0]]), loc)
+        >>> round(float(glmcm_score(x)[0]), 4)  # 0.5 + softmax([1, 0]).max()
+        1.2311
+
+    """
+    tau = float(x.params.get("mcm_tau", 1.0))
+    lam = float(x.params.get("glmcm_lambda", 1.0))
+    global_part = mcm_score(x)
+    local = np.empty(len(x.local), dtype=np.float64)
+    for start in range(0, len(x.local), chunk):
+        stop = min(start + chunk, len(x.local))
+        local[start:stop] = local_mcm(x.local.class_cosines(start, stop), tau).cpu().numpy()
+    return global_part + lam * local
+
+
+for _score in (
+    OODScore("msp", "logits", "max softmax(z)", msp_score),
+    OODScore("maxlogit", "logits", "max z", maxlogit_score),
+    OODScore("energy", "logits", "T * logsumexp(z / T), T = energy_temperature", energy_score),
+    OODScore("mcm", "cosines", "max softmax(cos / tau), raw cosines, tau = mcm_tau", mcm_score),
+    OODScore(
+        "glmcm",
+        "local",
+        "mcm + lambda * max over patches and classes of softmax(patch cos / tau), lambda = glmcm_lambda",
+        glmcm_score,
+    ),
+):
+    ood_scores.register(_score.name, _score)
+
+#: every score, in the order metrics are written
+DEFAULT_SCORES = ("msp", "maxlogit", "energy", "mcm", "glmcm")
+
+#: what every OOD record states about its conventions
+CONVENTIONS = {
+    "positive": "in-distribution",
+    "orientation": "higher score = more in-distribution",
+    "auroc": "area under ROC (ties count one half)",
+    "aupr_in": "average precision, in-distribution positive",
+    "aupr_out": "average precision, OOD positive, score negated",
+    "fpr95": "fraction of OOD accepted at the highest threshold accepting >= tpr of ID (ties accepted)",
+    "nonfinite": "samples with an undefined score (NaN/+inf logits) are left out and counted",
+}
+
+
+# --- the metric group ----------------------------------------------------------------------------------------
+
+
+def _score_names(requested: Any) -> list[str]:
+    names = [requested] if isinstance(requested, str) else list(requested)
+    for name in names:
+        ood_scores.get(name)  # unknown -> one line with suggestions
+    return list(dict.fromkeys(names))
+
+
+def ood_artefacts(scores: Any = DEFAULT_SCORES, **_: Any) -> set[str]:
+    """What the ``ood`` group reads beyond class scores: patch embeddings when GL-MCM is asked for.
+
+    The runner encodes them in the same pass as the global embeddings, so no image is encoded twice.
+
+    Example:
+        >>> ood_artefacts(), ood_artefacts(scores=("msp",))
+        ({'local'}, set())
+
+    """
+    return {"local"} if "glmcm" in _score_names(scores) else set()
+
+
+def _id_spec(ctx: Any) -> str:
+    bench = ctx.benchmark
+    id_spec = getattr(bench, "id_spec", None)
+    if bench.labelled or id_spec is None:
+        raise UsageError(
+            f"the ood metric group scores an OOD set against its in-distribution set; {bench.name} is not an OOD "
+            "benchmark (try -b \"imagenet_o(id='imagenet')\" or -b \"ood_folder(path='/x', id='imagenet')\")"
+        )
+    return id_spec
+
+
+def _id_condition(fetch: Callable[..., Any], id_spec: str, ctx: Any) -> Any:
+    """``fetch(benchmark=id_spec)``, saying why the in-distribution set is needed when its data is missing."""
+    try:
+        return fetch(benchmark=id_spec)
+    except DatasetError as err:
+        raise DatasetError(
+            f"{ctx.benchmark.name} is scored against its in-distribution set {id_spec} (the id parameter); {err}"
+        ) from None
+
+
+def _pair_id(outputs: Any, ctx: Any, id_samples: str) -> tuple[Any, np.ndarray | None, dict[str, Any]]:
+    """The in-distribution outputs over the OOD set's label space (and the rows kept)."""
+    id_spec = _id_spec(ctx)
+    if id_samples not in ("space", "all"):
+        raise UsageError(f"ood.id_samples must be 'space' or 'all', got {id_samples!r}")
+    id_out = _id_condition(ctx.outputs, id_spec, ctx)
+    space = outputs.label_space
+    rows = None
+    record = {"id_benchmark": id_spec, "id_label_space": id_out.label_space.name, "id_condition": "clean"}
+    if id_out.label_space.fingerprint_data != space.fingerprint_data:
+        id_out = id_out.in_space(space)
+        record["id_rescored_as"] = space.name
+        if id_samples == "space":
+            rows = np.flatnonzero(id_out.labels >= 0)
+            id_out = id_out.select(rows)
+    record["id_samples"] = "classes of the label space" if rows is not None else "all"
+    return id_out, rows, record
+
+
+def ood_group(
+    outputs: Any,
+    ctx: Any = None,
+    scores: Any = DEFAULT_SCORES,
+    tpr: float = 0.95,
+    energy_temperature: float = 1.0,
+    mcm_tau: float = 1.0,
+    glmcm_lambda: float = 1.0,
+    id_samples: str = "space",
+    hist_bins: int = 30,
+    **boot: Any,
+) -> list[MetricValue]:
+    """The ``ood`` metric group: OOD scores of an OOD set against its in-distribution set, four metrics each.
+
+    Args:
+        outputs: outputs of the OOD benchmark (``labelled = False``, with an ``id`` parameter).
+        ctx: the EvalContext (the in-distribution outputs come through the caches).
+        scores: score names (``msp``, ``maxlogit``, ``energy``, ``mcm``, ``glmcm``); scores a model cannot give
+            (cosines for fixed heads, patch tokens for non-ViTs) are skipped and the reason recorded.
+        tpr: the TPR of FPR@TPR (0.95).
+        energy_temperature: ``T`` of the energy score (1).
+        mcm_tau: ``tau`` of MCM and GL-MCM (1).
+        glmcm_lambda: weight of GL-MCM's local part (1).
+        id_samples: when the OOD set's label space is a subset (ImageNet-O's 200 classes), ``space`` keeps only
+            in-distribution samples of those classes (the Hendrycks protocol), ``all`` keeps every sample.
+        hist_bins: bins of the ID/OOD score histograms stored in the details.
+        **boot: bootstrap settings (ID and OOD resampled separately).
+
+    Metrics: ``<score>_auroc``, ``<score>_aupr_in``, ``<score>_aupr_out``, ``<score>_fpr95``; the histograms sit
+    in ``<score>_auroc.details["histogram"]``.
+
+    Example:
+        >>> ood_group.__name__
+        'ood_group'
+
+    """
+    names = _score_names(scores)
+    settings = {**DEFAULT_BOOTSTRAP, **{k: v for k, v in boot.items() if k in DEFAULT_BOOTSTRAP}}
+    params = {"energy_temperature": energy_temperature, "mcm_tau": mcm_tau, "glmcm_lambda": glmcm_lambda}
+    facts = ctx.runner.model_facts(ctx.handle)
+    local_possible = outputs.cosines is not None and facts.get("kind") == "zero_shot" and facts.get("supports_local")
+    id_local = None
+    if "glmcm" in names and local_possible:
+        # patch embeddings first: the pass that encodes them fills the global bank too
+        id_local = _id_condition(ctx.local_outputs, _id_spec(ctx), ctx)
+    id_out, id_rows, record = _pair_id(outputs, ctx, id_samples)
+    has_cos = outputs.cosines is not None and id_out.cosines is not None
+    has_local = has_cos and bool(local_possible)
+    skipped: dict[str, str] = {}
+    values: list[MetricValue] = []
+    computed: dict[str, str] = {}
+    for name in names:
+        score = ood_scores.get(name)
+        if score.needs in ("cosines", "local") and not has_cos:
+            skipped[name] = "needs raw class cosines (zero-shot model, max/select label space)"
+            continue
+        if score.needs == "local" and not has_local:
+            skipped[name] = "needs patch embeddings in the joint space (open_clip ViTs)"
+            continue
+        ood_in = ScoreInputs(outputs.logits, outputs.cosines, None, params)
+        id_in = ScoreInputs(id_out.logits, id_out.cosines, None, params)
+        if score.needs == "local":
+            ood_in.local = ctx.local_outputs().align(outputs.sample_ids)
+            assert id_local is not None
+            if record.get("id_rescored_as"):
+                id_local = id_local.in_space(outputs.label_space)
+            id_in.local = id_local.align(id_out.sample_ids)
+        ood_s, id_s = score.fn(ood_in), score.fn(id_in)
+        values += _metric_values(name, id_s, ood_s, tpr, hist_bins, settings)
+        computed[name] = score.definition
+        if ctx is not None:
+            ctx.save_column(f"ood_{name}", [None if np.isnan(v) else float(v) for v in ood_s])
+    if ctx is not None:
+        ctx.protocol["ood"] = {
+            **CONVENTIONS,
+            "tpr": tpr,
+            "scores": computed,
+            "skipped": skipped,
+            "params": params,
+            **record,
+            "n_id": len(id_out),
+            "n_ood": len(outputs),
+        }
+    return values
+
+
+ood_group.artefacts = ood_artefacts  # type: ignore[attr-defined]
+
+
+def _metric_values(
+    name: str, id_s: np.ndarray, ood_s: np.ndarray, tpr: float, hist_bins: int, boot: dict[str, Any]
+) -> list[MetricValue]:
+    """The four metrics of one score, with stratified bootstrap intervals and the details to plot and audit."""
+    id_ok, ood_ok = id_s[np.isfinite(id_s)], ood_s[np.isfinite(ood_s)]
+    ranked = RankedScores.of(id_ok, ood_ok)
+    point = ranked.metrics(tpr=tpr)
+    fpr, threshold, reached = ranked.fpr_at(tpr)
+    ci = stratified_bootstrap(
+        lambda i, j: ranked.metrics(np.bincount(i, minlength=id_ok.size), np.bincount(j, minlength=ood_ok.size), tpr),
+        id_ok.size,
+        ood_ok.size,
+        boot["n_boot"],
+        boot["alpha"],
+        boot["seed"],
+    )
+    common = {
+        "n_id": int(id_ok.size),
+        "n_ood": int(ood_ok.size),
+        "n_id_undefined": int(id_s.size - id_ok.size),
+        "n_ood_undefined": int(ood_s.size - ood_ok.size),
+        "positive": "in-distribution",
+    }
+    if not id_ok.size or not ood_ok.size:
+        common["reason"] = "empty in-distribution or OOD set: detection metrics are undefined"
+    extra = {
+        "auroc": {"histogram": score_histogram(id_ok, ood_ok, hist_bins)},
+        "aupr_in": {},
+        "aupr_out": {},
+        "fpr95": {"tpr": tpr, "threshold": threshold, "tpr_reached": reached},
+    }
+    higher = {"auroc": True, "aupr_in": True, "aupr_out": True, "fpr95": False}
+    return [
+        MetricValue(f"{name}_{metric}", point[metric], higher[metric], *ci[metric], {**common, **extra[metric]})
+        for metric in ("auroc", "aupr_in", "aupr_out", "fpr95")
+    ]

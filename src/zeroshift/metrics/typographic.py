@@ -1,0 +1,85 @@
+"""The ``typographic`` metric group: how often the written class name wins, and what it costs in accuracy.
+
+Runs under ``--shift "typographic(...)"`` (the shift adds this group to the benchmark's defaults):
+
+* ``attack_success_rate``: fraction of samples predicted as the class written into them (a wrong class; lower is
+  more robust); not reported for the control ``text='correct'``, where it would equal top-1;
+* ``accuracy_drop``: clean top-1 minus top-1 with the text, on the same samples (paired); negative where the text
+  helps, as the control usually does;
+* ``clean_top1``: top-1 of the same samples without text.
+
+Top-1 under the attack is the ``accuracy`` group's ``top1``. The written label of every sample is saved with
+``--save-samples`` (column ``written_label``).
+
+Example:
+    >>> import numpy as np
+    >>> written_hits(np.array([3, 1, 2]), np.array([3, 0, 2])).tolist()
+    [True, False, True]
+
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from zeroshift.errors import UsageError
+from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue, mean_with_ci
+from zeroshift.metrics.paired import paired_with_clean
+
+
+def written_hits(pred: np.ndarray, written: np.ndarray) -> np.ndarray:
+    """Per sample, whether the prediction is the written class."""
+    return np.asarray(pred) == np.asarray(written)
+
+
+def typographic_group(outputs: Any, ctx: Any, **boot: Any) -> list[MetricValue]:
+    """Attack success rate, accuracy drop and clean top-1 of a typographic run (see the module docstring).
+
+    Example:
+        >>> # computed for every run under a typographic shift, e.g.
+        >>> # zeroshift run -m MODEL -b imagenet --shift "typographic(text='confusable')"
+        >>> from zeroshift.metrics import metrics
+        >>> metrics.get("typographic") is typographic_group
+        True
+
+    """
+    shift = getattr(ctx, "shift", None)
+    if shift is None or shift.name != "typographic":
+        raise UsageError('the typographic metric group needs a typographic shift (--shift "typographic()")')
+    settings = {**DEFAULT_BOOTSTRAP, **boot}
+    params = ctx.shift_params()
+    written_all = np.asarray([p["written"] for p in params], dtype=np.int64)
+    written = written_all[outputs.indices]
+    paired = paired_with_clean(outputs, ctx)
+    mode = shift.params["text"]
+    n = int(paired.rows.size)
+    values = [
+        mean_with_ci(paired.clean_correct, "clean_top1", True, settings, {"n": n}),
+        mean_with_ci(
+            paired.clean_correct.astype(np.float64) - paired.correct,
+            "accuracy_drop",
+            False,
+            settings,
+            {"n": n, "definition": "clean top-1 minus top-1 with text, same samples", "text": mode},
+        ),
+    ]
+    if mode != "correct":
+        hits = written_hits(paired.pred, written[paired.rows])
+        values.append(
+            mean_with_ci(
+                hits,
+                "attack_success_rate",
+                False,
+                settings,
+                {"n": n, "definition": "fraction predicted as the written (wrong) class", "text": mode},
+            )
+        )
+    ctx.save_column("written_label", written.tolist())
+    ctx.protocol["typographic_metrics"] = {
+        "attack_success_rate": "prediction == written class, over samples read both clean and with text",
+        "accuracy_drop": "paired: mean over samples of (clean correct - correct with text)",
+        "control": mode == "correct",
+    }
+    return values

@@ -1,0 +1,122 @@
+"""What every report needs from stored records: conditions, model keys, metadata fields, shipped data files.
+
+Example:
+    >>> from zeroshift.results.schema import RunRecord
+    >>> rec = RunRecord.new(model="timm:resnet50", benchmark="imagenet_v2(variant='matched-frequency')", shift=None,
+    ...                     prompts="n/a (fixed head)", label_space="full", model_info={"loss": "supervised"})
+    >>> matches(rec, "imagenet_v2", {"variant": "matched-frequency"}, "full")
+    True
+    >>> field_value(rec, "loss")
+    'supervised'
+
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable
+from importlib import resources
+from typing import Any
+
+from zeroshift.errors import UsageError
+from zeroshift.results.schema import RunRecord
+from zeroshift.specs import CallSpec
+
+#: model metadata fields a report can group or filter by (``record.model_info`` keys), plus run fields
+INFO_FIELDS = (
+    "architecture",
+    "family",
+    "params",
+    "training_data",
+    "data_size",
+    "loss",
+    "fine_tuned",
+    "kind",
+    "backend",
+)
+RUN_FIELDS = ("model", "prompts", "label_space", "benchmark", "shift")
+FIELDS = INFO_FIELDS + RUN_FIELDS
+
+
+def info_text(name: str) -> str:
+    """The text of ``reports/_info/<name>``."""
+    return (resources.files("zeroshift.reports") / "_info" / name).read_text(encoding="utf-8")
+
+
+def info_json(name: str) -> Any:
+    """The parsed JSON of ``reports/_info/<name>``."""
+    return json.loads(info_text(name))
+
+
+def info_csv(name: str) -> list[dict[str, str]]:
+    """The rows of ``reports/_info/<name>``."""
+    return list(csv.DictReader(io.StringIO(info_text(name))))
+
+
+def benchmark_call(record: RunRecord) -> CallSpec:
+    """The record's benchmark as a parsed spec."""
+    return CallSpec.parse(record.benchmark)
+
+
+def matches(
+    record: RunRecord, benchmark: str, params: dict[str, Any] | None = None, label_space: str | None = None
+) -> bool:
+    """Whether a clean record is of ``benchmark`` with (at least) these parameter values and label space."""
+    if record.shift is not None:
+        return False
+    call = benchmark_call(record)
+    if call.name != benchmark:
+        return False
+    kwargs = call.kwargs
+    if any(kwargs.get(k, v) != v for k, v in (params or {}).items()):
+        return False
+    return label_space is None or record.label_space == label_space
+
+
+def model_key(record: RunRecord) -> tuple[str, str]:
+    """``(model, prompts)``: one point of a cross-model analysis (a prompt set changes a zero-shot model)."""
+    return record.model, record.prompts
+
+
+def latest(records: Iterable[RunRecord]) -> list[RunRecord]:
+    """The newest record of each (model, benchmark, shift, prompts, label space), in input order of the newest."""
+    newest: dict[tuple[Any, ...], RunRecord] = {}
+    for r in sorted(records, key=lambda r: (r.created_at, r.run_id)):
+        newest[(r.model, r.benchmark, r.shift, r.prompts, r.label_space)] = r
+    return list(newest.values())
+
+
+def field_value(record: RunRecord, name: str) -> Any:
+    """A metadata field (``record.model_info``) or a run field (``model``, ``prompts``...) of a record."""
+    if name in RUN_FIELDS:
+        return getattr(record, name)
+    if name in INFO_FIELDS:
+        return record.model_info.get(name)
+    raise UsageError(f"unknown field {name!r}; choose one of: {', '.join(FIELDS)}")
+
+
+def check_field(name: str) -> str:
+    """Return ``name`` if it is a known field, else raise a one-line UsageError with suggestions."""
+    from zeroshift.registry import suggest
+
+    if name not in FIELDS:
+        raise UsageError(f"unknown field {name!r}{suggest(name, list(FIELDS))}; choose one of: {', '.join(FIELDS)}")
+    return name
+
+
+def parse_filter(pairs: dict[str, str]) -> dict[str, str]:
+    """Check ``FIELD=VALUE`` filters (values compared as text, case-insensitively)."""
+    return {check_field(k): v for k, v in pairs.items()}
+
+
+def passes(record: RunRecord, filters: dict[str, str]) -> bool:
+    """Whether the record's fields equal every filter value (compared as lower-case text)."""
+    return all(str(field_value(record, k)).lower() == v.lower() for k, v in filters.items())
+
+
+def finite(x: float | None) -> float | None:
+    """``x`` or None when it is missing or not finite (for JSON output)."""
+    return None if x is None or not math.isfinite(x) else float(x)

@@ -1,0 +1,403 @@
+"""Effective robustness (Taori et al. 2020): a model's accuracy under a natural shift beyond the trend of a
+baseline population of ImageNet models.
+
+The trend is a least-squares line in transformed space, ``T(acc_shift) = a * T(acc_id) + b`` with ``T`` the logit
+(default) or the probit (Miller et al. 2021); its confidence band comes from a bootstrap over the population's
+models (the ImageNet testbed's procedure). A model's effective robustness is ``acc_shift - T^-1(a * T(acc_id) + b)``
+with the interval of the fitted line at its ``acc_id``; relative robustness is ``acc_shift / acc_id``.
+
+Baselines: ``testbed`` (the 85 standard ImageNet-1k models of Taori et al.), ``timm`` (timm's ImageNet-1k-only
+models; no ObjectNet), ``published`` (both) ship in ``_info/er_baseline.csv`` with their sources; ``store`` fits
+any population of models in the user's results store. For ImageNet-R, -A and ObjectNet the in-distribution axis
+is ImageNet val on the same classes (``class_subsets`` metric group of an ``imagenet`` run).
+
+Example:
+    >>> import numpy as np
+    >>> x = np.linspace(0.5, 0.9, 20)
+    >>> y = inverse_transform(0.8 * transform(x) - 0.6)
+    >>> fit = fit_trend(x, y, n_boot=200)
+    >>> round(fit.slope, 6), round(fit.intercept, 6)
+    (0.8, -0.6)
+
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import special, stats
+
+from zeroshift.errors import UsageError
+from zeroshift.metrics.base import DEFAULT_BOOTSTRAP
+from zeroshift.reports.base import info_csv, info_json, latest, matches, model_key, parse_filter, passes
+from zeroshift.results.schema import RunRecord
+
+#: accuracies are clipped to [EPS, 1 - EPS] before the transform (0 and 1 have no logit)
+EPS = 1e-4
+TRANSFORMS = ("logit", "probit")
+BASELINES = ("testbed", "timm", "published", "store")
+
+
+def transform(p: np.ndarray | float, kind: str = "logit") -> np.ndarray:
+    """Logit or probit of accuracies (clipped to [EPS, 1 - EPS])."""
+    q = np.clip(np.asarray(p, dtype=np.float64), EPS, 1 - EPS)
+    if kind == "logit":
+        return special.logit(q)
+    if kind == "probit":
+        return stats.norm.ppf(q)
+    raise UsageError(f"unknown transform {kind!r}; choose logit or probit")
+
+
+def inverse_transform(t: np.ndarray | float, kind: str = "logit") -> np.ndarray:
+    """Inverse of :func:`transform`."""
+    t = np.asarray(t, dtype=np.float64)
+    return special.expit(t) if kind == "logit" else stats.norm.cdf(t)
+
+
+def _ols(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise least squares of ``y`` on ``x`` (both ``(B, n)``): slopes and intercepts."""
+    mx, my = x.mean(axis=1, keepdims=True), y.mean(axis=1, keepdims=True)
+    sxx = ((x - mx) ** 2).sum(axis=1)
+    sxy = ((x - mx) * (y - my)).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.where(sxx > 1e-12, sxy / sxx, np.nan)
+    return slope, my[:, 0] - slope * mx[:, 0]
+
+
+@dataclass
+class TrendFit:
+    """A fitted trend ``T(acc_shift) = slope * T(acc_id) + intercept`` with bootstrap intervals.
+
+    Attributes:
+        transform: ``logit`` or ``probit``.
+        slope: fitted slope.
+        intercept: fitted intercept.
+        slope_ci: percentile interval of the slope over bootstrap resamples of the models.
+        intercept_ci: likewise for the intercept.
+        n: number of models in the population.
+        r: Pearson correlation in transformed space.
+        alpha: 1 - confidence level.
+        boot: ``(n_boot, 2)`` bootstrap slopes and intercepts (degenerate resamples dropped).
+
+    """
+
+    transform: str
+    slope: float
+    intercept: float
+    slope_ci: tuple[float, float]
+    intercept_ci: tuple[float, float]
+    n: int
+    r: float
+    alpha: float
+    boot: np.ndarray = field(repr=False)
+
+    def predict(self, acc_id: np.ndarray | float) -> np.ndarray:
+        """The accuracy under the shift that the trend expects at ``acc_id``."""
+        return inverse_transform(self.slope * transform(acc_id, self.transform) + self.intercept, self.transform)
+
+    def predict_ci(self, acc_id: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+        """Pointwise bootstrap interval of :meth:`predict` (the band around the line)."""
+        t = np.atleast_1d(transform(acc_id, self.transform))
+        preds = inverse_transform(self.boot[:, :1] * t[None, :] + self.boot[:, 1:], self.transform)
+        lo = np.quantile(preds, self.alpha / 2, axis=0)
+        hi = np.quantile(preds, 1 - self.alpha / 2, axis=0)
+        return lo, hi
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fit without its bootstrap samples."""
+        return {
+            "transform": self.transform,
+            "slope": self.slope,
+            "intercept": self.intercept,
+            "slope_ci": list(self.slope_ci),
+            "intercept_ci": list(self.intercept_ci),
+            "n": self.n,
+            "r": self.r,
+            "confidence": 1 - self.alpha,
+            "n_boot": int(self.boot.shape[0]),
+        }
+
+
+def fit_trend(
+    acc_id: np.ndarray,
+    acc_shift: np.ndarray,
+    kind: str = "logit",
+    n_boot: int = DEFAULT_BOOTSTRAP["n_boot"],
+    alpha: float = DEFAULT_BOOTSTRAP["alpha"],
+    seed: int = DEFAULT_BOOTSTRAP["seed"],
+) -> TrendFit:
+    """Fit the trend of a population (one accuracy pair per model) with a bootstrap over models.
+
+    Raises:
+        UsageError: fewer than 3 models, or all at the same in-distribution accuracy.
+
+    """
+    x = transform(np.asarray(acc_id, dtype=np.float64), kind)
+    y = transform(np.asarray(acc_shift, dtype=np.float64), kind)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError("acc_id and acc_shift must be 1-d arrays of the same length")
+    n = x.size
+    if n < 3:
+        raise UsageError(f"a trend needs at least 3 models in the baseline population, got {n}")
+    slope, intercept = (float(v[0]) for v in _ols(x[None, :], y[None, :]))
+    if not np.isfinite(slope):
+        raise UsageError("every model of the baseline population has the same in-distribution accuracy")
+    rng = np.random.default_rng(seed)
+    boot = np.empty((0, 2))
+    if n_boot > 0:
+        idx = rng.integers(0, n, size=(n_boot, n))
+        bs, bi = _ols(x[idx], y[idx])
+        keep = np.isfinite(bs)
+        boot = np.stack([bs[keep], bi[keep]], axis=1)
+    if boot.shape[0] == 0:
+        boot = np.array([[slope, intercept]])
+
+    def interval(v: np.ndarray) -> tuple[float, float]:
+        return float(np.quantile(v, alpha / 2)), float(np.quantile(v, 1 - alpha / 2))
+
+    r = float(np.corrcoef(x, y)[0, 1]) if np.std(y) > 0 else float("nan")
+    return TrendFit(kind, slope, intercept, interval(boot[:, 0]), interval(boot[:, 1]), n, r, alpha, boot)
+
+
+def effective_robustness(fit: TrendFit, acc_id: float, acc_shift: float) -> tuple[float, float, float]:
+    """``(ER, ci_low, ci_high)``: accuracy under the shift minus the trend's expectation, with the fit's interval.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.linspace(0.5, 0.9, 10)
+        >>> fit = fit_trend(x, inverse_transform(transform(x) - 1.0), n_boot=100)
+        >>> round(effective_robustness(fit, 0.7, 0.7)[0], 4)  # the trend expects expit(logit(0.7) - 1) = 0.4619
+        0.2381
+
+    """
+    expected = float(fit.predict(acc_id))
+    lo, hi = fit.predict_ci(acc_id)
+    return acc_shift - expected, float(acc_shift - hi[0]), float(acc_shift - lo[0])
+
+
+# --- populations ------------------------------------------------------------------------------------------
+
+
+def shift_definitions() -> dict[str, dict[str, Any]]:
+    """The natural shifts (``_info/natural_shifts.json``): benchmark, label space, ID metric, baseline columns."""
+    return info_json("natural_shifts.json")["shifts"]
+
+
+def baseline_sources() -> dict[str, Any]:
+    """Where the shipped baseline figures come from (``_info/er_baseline_sources.json``)."""
+    return info_json("er_baseline_sources.json")
+
+
+def baseline_points(shift: str, source: str = "testbed") -> tuple[list[str], np.ndarray, np.ndarray]:
+    """``(models, acc_id, acc_shift)`` of the shipped population for one shift (models with both figures).
+
+    Example:
+        >>> names, x, y = baseline_points("imagenet_v2", "testbed")
+        >>> len(names) > 50 and bool((y < x).all())
+        True
+
+    """
+    if source not in ("testbed", "timm", "published"):
+        raise UsageError(f"unknown baseline {source!r}; choose one of: {', '.join(BASELINES)}")
+    spec = shift_definitions()[shift]
+    names, xs, ys = [], [], []
+    for row in info_csv("er_baseline.csv"):
+        if source != "published" and row["source"] != source:
+            continue
+        x, y = row[spec["baseline_id_column"]], row[spec["baseline_column"]]
+        if x and y:
+            names.append(f"{row['source']}:{row['model']}")
+            xs.append(float(x))
+            ys.append(float(y))
+    return names, np.asarray(xs), np.asarray(ys)
+
+
+@dataclass
+class StorePoint:
+    """One model (with its prompt set) measured in and out of distribution in the user's store."""
+
+    model: str
+    prompts: str
+    acc_id: float
+    acc_shift: float
+    id_run: str
+    shift_run: str
+    record: RunRecord = field(repr=False)
+
+
+def store_points(records: list[RunRecord], shift: str) -> tuple[list[StorePoint], list[str]]:
+    """Pair each (model, prompts)'s ImageNet record with its record on ``shift``; also return notes on gaps."""
+    spec = shift_definitions()[shift]
+    ident = info_json("natural_shifts.json")["id_benchmark"]
+    records = latest(records)
+    id_records = {
+        model_key(r): r for r in records if matches(r, ident["benchmark"], ident["params"], ident["label_space"])
+    }
+    notes = []
+    points = []
+    for r in records:
+        if not matches(r, spec["benchmark"], spec["params"], spec["label_space"]):
+            continue
+        top1 = r.metric("top1")
+        base = id_records.get(model_key(r))
+        if top1 is None:
+            continue
+        if base is None:
+            notes.append(f"{r.model} ({r.prompts}): {shift} has no matching imagenet run (same prompts)")
+            continue
+        acc_id = base.metric(spec["id_metric"])
+        if acc_id is None:
+            notes.append(
+                f"{r.model} ({r.prompts}): the imagenet run lacks {spec['id_metric']}; rerun imagenet with the "
+                "class_subsets metric group (features come from the cache)"
+            )
+            continue
+        points.append(StorePoint(r.model, r.prompts, acc_id.value, top1.value, base.run_id, r.run_id, r))
+    return points, notes
+
+
+# --- the analysis -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class ShiftFit:
+    """The trend of one shift: which population, how many models, the fit."""
+
+    shift: str
+    population: str
+    fit: TrendFit
+
+
+@dataclass
+class ModelRobustness:
+    """A model's effective and relative robustness on one shift."""
+
+    model: str
+    prompts: str
+    shift: str
+    acc_id: float
+    acc_shift: float
+    expected: float
+    effective_robustness: float
+    ci_low: float
+    ci_high: float
+    relative_robustness: float
+    in_population: bool
+    model_info: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        """A flat JSON-ready dict."""
+        out = {k: v for k, v in self.__dict__.items() if k != "model_info"}
+        return {**out, **{k: self.model_info.get(k) for k in ("architecture", "training_data", "loss")}}
+
+
+@dataclass
+class EffectiveRobustnessReport:
+    """Fits per shift, per-model rows, notes on what was missing, and the protocol used."""
+
+    fits: list[ShiftFit]
+    rows: list[ModelRobustness]
+    notes: list[str]
+    protocol: dict[str, Any]
+
+
+def analyze_effective_robustness(
+    records: list[RunRecord],
+    baseline: str = "testbed",
+    kind: str = "logit",
+    shifts: list[str] | None = None,
+    population: list[str] | None = None,
+    population_filter: dict[str, str] | None = None,
+    n_boot: int = DEFAULT_BOOTSTRAP["n_boot"],
+    alpha: float = DEFAULT_BOOTSTRAP["alpha"],
+    seed: int = DEFAULT_BOOTSTRAP["seed"],
+) -> EffectiveRobustnessReport:
+    """Fit the trend of each shift on a baseline population and place every stored model against it.
+
+    Args:
+        records: the store's records.
+        baseline: ``testbed``, ``timm``, ``published`` (shipped tables) or ``store``.
+        kind: ``logit`` or ``probit``.
+        shifts: shift names (default: all of ``natural_shifts.json``).
+        population: with ``store``, the model specs that form the population.
+        population_filter: with ``store``, ``FIELD=VALUE`` metadata that selects the population.
+        n_boot: bootstrap resamples of the population.
+        alpha: 1 - confidence level.
+        seed: bootstrap seed.
+
+    """
+    from zeroshift.registry import suggest
+
+    if baseline not in BASELINES:
+        raise UsageError(f"unknown baseline {baseline!r}{suggest(baseline, list(BASELINES))}")
+    if kind not in TRANSFORMS:
+        raise UsageError(f"unknown transform {kind!r}; choose logit or probit")
+    definitions = shift_definitions()
+    for s in shifts or []:
+        if s not in definitions:
+            raise UsageError(f"unknown natural shift {s!r}{suggest(s, list(definitions))}")
+    filters = parse_filter(population_filter or {})
+    from zeroshift.specs import ModelSpec
+
+    members = {ModelSpec.parse(m).canonical for m in population or []}
+    if baseline == "store" and not (members or filters):
+        raise UsageError("--baseline store needs the population: --population MODEL or --population-filter FIELD=VALUE")
+    if baseline != "store" and (members or filters):
+        raise UsageError("--population and --population-filter select models of the store: use --baseline store")
+    fits: list[ShiftFit] = []
+    rows: list[ModelRobustness] = []
+    notes: list[str] = []
+    for shift in shifts or list(definitions):
+        points, gaps = store_points(records, shift)
+        notes.extend(gaps)
+        if not points:
+            notes.append(f"{shift}: no model in the store has both an imagenet run and a {shift} run")
+        in_pop = [
+            baseline == "store" and (p.model in members or (bool(filters) and passes(p.record, filters)))
+            for p in points
+        ]
+        if baseline == "store":
+            chosen = [p for p, keep in zip(points, in_pop, strict=True) if keep]
+            xs = np.asarray([p.acc_id for p in chosen])
+            ys = np.asarray([p.acc_shift for p in chosen])
+            label = f"store ({len(chosen)} models)"
+        else:
+            _, xs, ys = baseline_points(shift, baseline)
+            label = f"{baseline} ({xs.size} published models)"
+        if xs.size < 3:
+            notes.append(f"{shift}: the {baseline} population has {xs.size} models with both accuracies; no trend")
+            continue
+        fit = fit_trend(xs, ys, kind, n_boot, alpha, seed)
+        fits.append(ShiftFit(shift, label, fit))
+        for p, member in zip(points, in_pop, strict=True):
+            er, lo, hi = effective_robustness(fit, p.acc_id, p.acc_shift)
+            rows.append(
+                ModelRobustness(
+                    p.model,
+                    p.prompts,
+                    shift,
+                    p.acc_id,
+                    p.acc_shift,
+                    float(fit.predict(p.acc_id)),
+                    er,
+                    lo,
+                    hi,
+                    p.acc_shift / p.acc_id if p.acc_id > 0 else float("nan"),
+                    member,
+                    dict(p.record.model_info),
+                )
+            )
+    protocol = {
+        "definition": "ER = acc_shift - T^-1(a * T(acc_id) + b), (a, b) least squares over the baseline population",
+        "transform": kind,
+        "clip": [EPS, 1 - EPS],
+        "baseline": baseline,
+        "population": sorted(members) if members else None,
+        "population_filter": filters or None,
+        "bootstrap": {"n_boot": n_boot, "alpha": alpha, "seed": seed, "over": "models of the population"},
+        "id_axis": {s: definitions[s]["id_metric"] for s in (shifts or list(definitions))},
+        "sources": baseline_sources()["sources"] if baseline != "store" else None,
+    }
+    return EffectiveRobustnessReport(fits, rows, notes, protocol)

@@ -1,0 +1,307 @@
+"""Effective robustness (Taori et al. 2020): shifted vs in-distribution accuracy on logit axes, with the trend.
+
+Each natural shift gets a scatter plot: one point per model at (accuracy in distribution, accuracy under the
+shift), both axes logit-scaled and ticked in accuracy, the line y = x (no drop), and the baseline trend
+T(acc_shift) = a * T(acc_id) + b. Where the effective-robustness analysis is installed
+(``zeroshift.reports.effective_robustness``), the points, the trend (fitted on the published population of
+ImageNet models, drawn in grey) and each model's effective robustness with its interval come from it. Shifts where
+it places none of the store's models (or all shifts, without it) are paired here: a shifted condition with its
+clean benchmark, a natural-shift benchmark with the benchmark its class names as ``in_distribution``; their trend
+is a least-squares fit in logit space over the store's supervised ImageNet-1k classifiers
+(``measurements.ER_BASELINE``) when there are at least three. Which one was used is written next to every plot.
+
+Example:
+    >>> t = Trend(lambda a: a, "identity")
+    >>> t.predict(0.7)
+    0.7
+
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from zeroshift.metrics.base import MetricValue
+from zeroshift.reports.html import measurements as M
+from zeroshift.reports.html.data import Condition, Entry, ReportData
+from zeroshift.reports.html.escape import slug
+from zeroshift.reports.html.section import (
+    Figure,
+    Requirement,
+    Section,
+    SectionContent,
+    SummaryColumn,
+    Table,
+    TableCell,
+    protocol,
+)
+from zeroshift.reports.html.sections.common import benchmark_name, in_distribution, is_natural
+from zeroshift.reports.html.svg import Curve, ScatterPoint, fmt, logit, scatter_plot
+
+#: fewest store models for a fallback fit
+MIN_FIT = 3
+
+
+@dataclass(frozen=True)
+class Trend:
+    """The expected shifted accuracy as a function of in-distribution accuracy, and where it comes from."""
+
+    fn: Callable[[float], float]
+    source: str
+    formula: str = ""
+
+    def predict(self, acc_id: float) -> float:
+        return float(self.fn(acc_id))
+
+
+@dataclass
+class Point:
+    """One model on one shift."""
+
+    entry: Entry
+    acc_id: float
+    acc_shift: float
+    er: float | None = None
+    er_low: float | None = None
+    er_high: float | None = None
+
+
+@dataclass
+class ShiftPlot:
+    """Everything one scatter plot draws."""
+
+    label: str
+    id_label: str
+    points: list[Point]
+    trend: Trend | None
+    population: list[tuple[float, float]] = field(default_factory=list)
+    protocol: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    records: list[Any] = field(default_factory=list)
+    values: list[MetricValue] = field(default_factory=list)
+
+
+def _shifted(c: Condition) -> bool:
+    return is_natural(c) and (c.shift is not None or M.in_distribution_of(c.benchmark) is not None)
+
+
+def pairs(data: ReportData) -> list[tuple[Condition, Condition]]:
+    """(shifted, in-distribution) condition pairs with top-1 on both."""
+    out = []
+    for c in data.conditions_with(M.PRIMARY, _shifted):
+        ref = in_distribution(data, c)
+        if ref is not None and data.conditions_with(M.PRIMARY, lambda d, ref=ref: d == ref):
+            out.append((c, ref))
+    return out
+
+
+def store_fit(points: list[tuple[float, float]]) -> Trend | None:
+    """Least squares of logit(acc_shift) on logit(acc_id) over the store's baseline models."""
+    if len(points) < MIN_FIT or len({round(x, 9) for x, _ in points}) < 2:
+        return None
+    x = np.array([logit(p) for p, _ in points])
+    y = np.array([logit(q) for _, q in points])
+    slope, intercept = (float(v) for v in np.polyfit(x, y, 1))
+    return Trend(
+        lambda a: 1.0 / (1.0 + math.exp(-(slope * logit(a) + intercept))),
+        f"least-squares fit over the {len(points)} supervised ImageNet-1k models in this store",
+        f"logit(acc_shift) = {slope:.3f} * logit(acc_id) + {intercept:.3f}",
+    )
+
+
+def from_analysis(data: ReportData) -> tuple[list[ShiftPlot], set[str], list[str]]:
+    """Plots of the shifts the installed analysis covers, the benchmark names it covered, and its notes."""
+    report, why = M.call_provider("effective_robustness", data.records, baseline=M.ER_PUBLISHED_BASELINE)
+    if report is None:
+        return [], set(), [why] if "not installed" not in why else []
+    plots, covered = [], set()
+    for shift_fit in report.fits:
+        fit = shift_fit.fit
+        rows = [r for r in report.rows if r.shift == shift_fit.shift]
+        points = []
+        for r in rows:
+            entry = data.entry(r.model, r.prompts)
+            if entry is not None:
+                points.append(Point(entry, r.acc_id, r.acc_shift, r.effective_robustness, r.ci_low, r.ci_high))
+        if not points:  # none of the store's models is on this shift's axes (its notes say why): pair them here
+            continue
+        population, why_pop = M.call_provider("er_population", shift_fit.shift, M.ER_PUBLISHED_BASELINE)
+        pop = list(zip(population[1].tolist(), population[2].tolist(), strict=True)) if population else []
+        prot = {k: str(v) for k, v in report.protocol.items() if k in ("definition", "transform", "baseline")}
+        prot["fit"] = (
+            f"{fit.transform}(acc_shift) = {fit.slope:.3f} * {fit.transform}(acc_id) + {fit.intercept:.3f} "
+            f"(slope 95% [{fit.slope_ci[0]:.3f}, {fit.slope_ci[1]:.3f}], r = {fit.r:.3f}); {shift_fit.population}"
+        )
+        prot["in-distribution axis"] = str(report.protocol.get("id_axis", {}).get(shift_fit.shift, "top1"))
+        plots.append(
+            ShiftPlot(
+                shift_fit.shift,
+                "imagenet",
+                points,
+                Trend(fit.predict, shift_fit.population),
+                pop,
+                prot,
+                [why_pop] if why_pop else [],
+            )
+        )
+        covered.add(shift_fit.shift)
+    return plots, covered, list(dict.fromkeys(report.notes))
+
+
+def from_store(data: ReportData, skip: set[str]) -> list[ShiftPlot]:
+    """Plots of the shift pairs the analysis did not cover, with the store's own baseline fit."""
+    plots = []
+    for shifted, ref in pairs(data):
+        if shifted.shift is None and benchmark_name(shifted.benchmark) in skip:
+            continue
+        cells = []
+        for e in data.entries:
+            a, b = data.cell(e, ref, M.PRIMARY), data.cell(e, shifted, M.PRIMARY)
+            if a and b and all(map(math.isfinite, (a.value.value, b.value.value))):
+                cells.append((e, a, b))
+        baseline = [
+            (a.value.value, b.value.value)
+            for e, a, b in cells
+            if all(e.info.get(k) == v for k, v in M.ER_BASELINE.items())
+        ]
+        trend = store_fit(baseline)
+        points = []
+        for e, a, b in cells:
+            er = b.value.value - trend.predict(a.value.value) if trend else None
+            points.append(Point(e, a.value.value, b.value.value, er))
+        notes = []
+        if trend is None:
+            notes.append(
+                f"No baseline trend: fewer than {MIN_FIT} supervised ImageNet-1k models in this store on this pair"
+                + (
+                    ""
+                    if M.provider("effective_robustness")
+                    else " (the effective-robustness analysis is not installed)"
+                )
+                + "."
+            )
+        records = [c.record for _, a, b in cells for c in (a, b)]
+        values = [c.value for _, a, b in cells for c in (a, b)]
+        prot = {
+            "fit": f"{trend.formula}; {trend.source}" if trend else "none",
+            "in-distribution axis": f"top1 on {ref.label}",
+        }
+        plots.append(ShiftPlot(shifted.label, ref.label, points, trend, [], prot, notes, records, values))
+    return plots
+
+
+class EffectiveRobustnessSection(Section):
+    """Scatter of logit shifted accuracy against logit in-distribution accuracy, per shift."""
+
+    name = "effective_robustness"
+    title = "Effective robustness"
+    order = 20
+    description = (
+        "Accuracy under each distribution shift against in-distribution accuracy, on logit axes (Taori et al. "
+        "2020). Points above the baseline trend (solid) are effectively robust; the dashed line is y = x."
+    )
+    requires = (Requirement(M.PRIMARY, _shifted, "on a shift with its in-distribution benchmark"),)
+
+    def available(self, data: ReportData) -> bool:
+        return super().available(data) and bool(pairs(data) or self.analyse(data)[0])
+
+    def analyse(self, data: ReportData) -> tuple[list[ShiftPlot], list[str]]:
+        """Every shift's plot data, and notes (memoised per ReportData)."""
+        if self.name not in data.memo:
+            plots, covered, notes = from_analysis(data)
+            data.memo[self.name] = (plots + from_store(data, covered), notes)
+        return data.memo[self.name]
+
+    def build(self, data: ReportData) -> SectionContent:
+        plots, notes = self.analyse(data)
+        figures, table_rows, owners, groups = [], [], [], []
+        for plot in plots:
+            scatter, rows = [], []
+            for p in plot.points:
+                e = p.entry
+                expected = plot.trend.predict(p.acc_id) if plot.trend else None
+                tip = f"{e.label}\n{plot.id_label}: {fmt(p.acc_id)}\n{plot.label}: {fmt(p.acc_shift)}"
+                if p.er is not None:
+                    tip += f"\neffective robustness: {fmt(p.er)}"
+                marker = "diamond" if e.info.get("kind") == "fixed_head" else "circle"
+                scatter.append(ScatterPoint(e.id, e.label, e.color, p.acc_id, p.acc_shift, tip, marker))
+                relative = p.acc_shift / p.acc_id if p.acc_id > 0 else None
+                rows.append(
+                    {
+                        "model": e.model,
+                        "prompts": e.prompts,
+                        "kind": e.info.get("kind"),
+                        "shift": plot.label,
+                        "in_distribution": plot.id_label,
+                        "acc_id": p.acc_id,
+                        "acc_shift": p.acc_shift,
+                        "logit_acc_id": logit(p.acc_id),
+                        "logit_acc_shift": logit(p.acc_shift),
+                        "baseline_prediction": expected,
+                        "effective_robustness": p.er,
+                        "effective_robustness_ci_low": p.er_low,
+                        "effective_robustness_ci_high": p.er_high,
+                        "relative_robustness": relative,
+                    }
+                )
+                ci = f"[{fmt(p.er_low)}, {fmt(p.er_high)}]" if p.er_low is not None else ""
+                table_rows.append(
+                    [
+                        TableCell(e.label),
+                        TableCell(plot.label),
+                        TableCell(fmt(p.acc_id), p.acc_id),
+                        TableCell(fmt(p.acc_shift), p.acc_shift),
+                        TableCell(fmt(p.er), p.er, sub=ci),
+                        TableCell(fmt(relative), relative),
+                    ]
+                )
+                owners.append(e.id)
+            grid = [float(g) for g in np.linspace(0.002, 0.998, 250)]
+            curves = [Curve(grid, grid, "y = x (no accuracy drop)", "#999", "5 4")]
+            if plot.trend:
+                curves.append(Curve(grid, [plot.trend.predict(g) for g in grid], f"trend: {plot.trend.source}", "#222"))
+            population = [
+                ScatterPoint("", "baseline model", "#c8c8c8", x, y, f"baseline population\n{fmt(x)}, {fmt(y)}")
+                for x, y in plot.population
+            ]
+            prot = {**protocol(plot.records, plot.values), **plot.protocol}
+            groups.append(plot.label)
+            figures.append(
+                Figure(
+                    id=slug("effective-robustness", plot.label),
+                    title=f"{plot.label} vs {plot.id_label}",
+                    svg=scatter_plot(
+                        population + scatter,
+                        curves,
+                        x_label=f"top-1 on {plot.id_label} (logit scale)",
+                        y_label=f"top-1 on {plot.label}",
+                        title=f"effective robustness: {plot.label}",
+                    ),
+                    protocol=prot,
+                    rows=rows,
+                    caption="Diamonds are supervised (fixed-head) classifiers, circles zero-shot models"
+                    + ("; grey: the published baseline population." if population else "."),
+                    entries=[p.entry for p in scatter],
+                    group=plot.label,
+                    notes=plot.notes,
+                )
+            )
+        columns = ["model", "shift", "top-1 in distribution", "top-1 under shift", "effective robustness", "relative"]
+        table = Table("effective-robustness-table", "Effective and relative robustness", columns, table_rows, owners)
+        return SectionContent(figures=figures, tables=[table], notes=notes, selector=("shift", groups))
+
+    def summary(self, data: ReportData) -> list[SummaryColumn]:
+        per_entry: dict[str, list[float]] = {}
+        for plot in self.analyse(data)[0]:
+            for p in plot.points:
+                if p.er is not None and math.isfinite(p.er):
+                    per_entry.setdefault(p.entry.id, []).append(p.er)
+        if not per_entry:
+            return []
+        values = {k: MetricValue("effective_robustness", float(np.mean(v)), True) for k, v in per_entry.items()}
+        return [SummaryColumn("effective robustness (mean over shifts)", values, "mean over the shifts with a trend")]

@@ -1,0 +1,156 @@
+r"""Visual factors: error ratio per factor of variation (ImageNet-X, Idrissi et al. 2023; FactorWorld's levels).
+
+error ratio = (1 - accuracy on the images showing the factor) / (1 - overall accuracy): above 1, the factor
+makes the model fail more often. Two sources:
+
+* metrics ``top1[<factor>=<level>]`` with ``details["error_ratio"]`` (benchmarks with exact per-sample factor
+  labels, such as FactorWorld): one plot per condition, one row per factor level;
+* ImageNet-X: the analysis ``zeroshift.reports.imagenet_x.analyze_imagenet_x`` over the store's ImageNet runs
+  that saved their samples, with the annotation folder given to the report (``zeroshift report --imagenet-x DIR``).
+
+Example:
+    >>> FactorSection.requires[0].note
+    'top1[<factor>=<level>], or --imagenet-x DIR'
+
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from zeroshift.reports.html import measurements as M
+from zeroshift.reports.html.data import ReportData
+from zeroshift.reports.html.escape import slug
+from zeroshift.reports.html.section import Figure, Requirement, Section, SectionContent, protocol, row
+from zeroshift.reports.html.sections.common import series as entry_series
+from zeroshift.reports.html.svg import Point, RefLine, dot_plot
+
+
+def _finite(v: Any) -> float | None:
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
+def imagenet_x(data: ReportData) -> tuple[list[Any], str]:
+    """The ImageNet-X breakdowns of the store's runs, and why there are none (memoised)."""
+    folder = data.references.get("imagenet_x")
+    if folder is None or data.store is None:
+        return [], ""
+    if "imagenet_x" not in data.memo:
+        result, why = M.call_provider("imagenet_x", data.store, folder)
+        data.memo["imagenet_x"] = (list(result or []), why)
+    return data.memo["imagenet_x"]
+
+
+class FactorSection(Section):
+    """Error ratio per visual factor, one plot per condition."""
+
+    name = "factors"
+    title = "Visual factors"
+    order = 70
+    description = (
+        "Error ratio per factor of variation: the error on images showing the factor over the overall error "
+        "(ImageNet-X, Idrissi et al. 2023). Above 1 the factor makes the model fail more often."
+    )
+    requires = (Requirement(M.FACTOR_ACCURACY.pattern, note="top1[<factor>=<level>], or --imagenet-x DIR"),)
+
+    def available(self, data: ReportData) -> bool:
+        return super().available(data) or bool(imagenet_x(data)[0])
+
+    def build(self, data: ReportData) -> SectionContent:
+        figures = self._levels(data)
+        breakdowns, why = imagenet_x(data)
+        notes = [f"ImageNet-X is not shown: {why}."] if why else []
+        if breakdowns:
+            figures.append(self._imagenet_x(data, breakdowns))
+        return SectionContent(figures=figures, notes=notes)
+
+    def _levels(self, data: ReportData) -> list[Figure]:
+        found = data.cells(M.FACTOR_ACCURACY)
+        figures = []
+        for c in list(dict.fromkeys(c for _, c, _, _ in found)):
+            here = [(e, n, cell) for e, c2, n, cell in found if c2 == c]
+            categories: list[str] = []
+            lines: dict[str, Any] = {}
+            rows = []
+            for e, n, cell in here:
+                m = M.FACTOR_ACCURACY.fullmatch(n)
+                ratio = _finite(cell.value.details.get("error_ratio"))
+                cat = f"{m['factor']} = {m['level']}"  # type: ignore[index]
+                if cat not in categories:
+                    categories.append(cat)
+                if ratio is not None:
+                    lines.setdefault(e.id, entry_series(e)).points[cat] = Point(ratio)
+                rows.append(
+                    row(e, c, n, cell.value, factor=m["factor"], level=m["level"], error_ratio=ratio)  # type: ignore[index]
+                )
+            categories.sort()
+            figures.append(
+                Figure(
+                    id=slug("factors", c.label),
+                    title=f"Error ratio per factor level on {c.label}",
+                    svg=dot_plot(
+                        categories,
+                        list(lines.values()),
+                        "error ratio",
+                        x_domain=(0.0, None),
+                        refs=[RefLine(1.0, "ratio 1")],
+                        title=f"error ratios on {c.label}",
+                    ),
+                    protocol={
+                        **protocol([cell.record for *_, cell in here], [cell.value for *_, cell in here]),
+                        "error ratio": "(1 - top-1 on the level) / (1 - top-1 overall), from each metric's details",
+                    },
+                    rows=rows,
+                    entries=list(lines),
+                    wide=True,
+                )
+            )
+        return figures
+
+    def _imagenet_x(self, data: ReportData, breakdowns: list[Any]) -> Figure:
+        lines: dict[str, Any] = {}
+        factors: list[str] = []
+        rows, records, prot = [], [], {}
+        for b in breakdowns:
+            entry = data.entry(b.record.model, b.record.prompts)
+            if entry is None:
+                continue
+            records.append(b.record)
+            prot = {k: str(v) for k, v in b.protocol.items() if not isinstance(v, dict)}
+            for r in b.rows:
+                ratio = _finite(r.error_ratio)
+                if r.factor not in factors:
+                    factors.append(r.factor)
+                lo, hi = (_finite(x) for x in r.error_ratio_ci)
+                if ratio is not None:
+                    lines.setdefault(entry.id, entry_series(entry)).points[r.factor] = Point(ratio, lo, hi)
+                rows.append(
+                    {
+                        "model": entry.model,
+                        "prompts": entry.prompts,
+                        "benchmark": b.record.benchmark,
+                        "factor": r.factor,
+                        "n": r.n,
+                        "accuracy": _finite(r.accuracy),
+                        "error_ratio": ratio,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                    }
+                )
+        return Figure(
+            id="factors-imagenet-x",
+            title="ImageNet-X: error ratio per factor",
+            svg=dot_plot(
+                factors,
+                list(lines.values()),
+                "error ratio",
+                x_domain=(0.0, None),
+                refs=[RefLine(1.0, "ratio 1")],
+                title="ImageNet-X error ratios",
+            ),
+            protocol={**protocol(records), **prot},
+            rows=rows,
+            entries=list(lines),
+            wide=True,
+        )

@@ -1,0 +1,466 @@
+"""Server-side SVG charts: dot plots with intervals, line plots, logit scatter plots, reliability diagrams and
+histograms, drawn in Python so that the report needs no script library and fetches nothing.
+
+Every text and attribute value goes through :func:`~zeroshift.reports.html.escape.text`; every element that
+belongs to a series carries ``data-entry="<entry id>"`` so that the page's selector can hide it, and a
+``<title>`` child so that hovering shows the exact numbers.
+
+Example:
+    >>> s = Series("e0", "m<1>", "#0072b2", "", {"a": Point(0.5, 0.4, 0.6)})
+    >>> svg = dot_plot(["a"], [s], x_label="top-1")
+    >>> svg.startswith("<svg") and "m&lt;1&gt;" in svg and "<1>" not in svg
+    True
+
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from zeroshift.reports.html.escape import text
+
+FONT = 11
+AXIS = "#555"
+GRID = "#e4e4e4"
+
+
+@dataclass(frozen=True)
+class Point:
+    """A value with an optional interval (None where absent)."""
+
+    y: float
+    lo: float | None = None
+    hi: float | None = None
+
+
+@dataclass
+class Series:
+    """One entry's values in one chart: keyed by category (dot plots) or by x value (line plots)."""
+
+    entry: str
+    label: str
+    color: str
+    dash: str
+    points: dict[Any, Point] = field(default_factory=dict)
+    marker: str = "circle"
+
+
+@dataclass(frozen=True)
+class RefLine:
+    """A reference line at a value (a human reference, chance, ratio 1)."""
+
+    value: float
+    label: str
+    color: str = "#333"
+
+
+def _num(x: float) -> str:
+    text_ = f"{x:.2f}".rstrip("0").rstrip(".")
+    return "0" if text_ in ("-0", "") else text_
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    """A number for labels and tooltips (``-`` for missing or non-finite values)."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def _interval(p: Point) -> str:
+    if p.lo is None or p.hi is None or not (math.isfinite(p.lo) and math.isfinite(p.hi)):
+        return fmt(p.y)
+    return f"{fmt(p.y)} [{fmt(p.lo)}, {fmt(p.hi)}]"
+
+
+def _finite(*values: Any) -> bool:
+    return all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+
+
+class Svg:
+    """A tiny SVG writer: every attribute and text is escaped on the way in."""
+
+    def __init__(self, width: float, height: float, title: str) -> None:
+        self.width, self.height = width, height
+        self.parts: list[str] = [
+            f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{_num(width)}" '
+            f'height="{_num(height)}" viewBox="0 0 {_num(width)} {_num(height)}">',
+            f"<title>{text(title)}</title>",
+        ]
+
+    @staticmethod
+    def _attrs(attrs: dict[str, Any]) -> str:
+        out = []
+        for key, value in attrs.items():
+            if value is None or value == "" or (isinstance(value, float) and not math.isfinite(value)):
+                continue  # charts filter non-finite values; this keeps "nan" out of the DOM whatever slips through
+            name = key.rstrip("_").replace("_", "-")
+            out.append(f' {name}="{_num(value) if isinstance(value, float) else text(value)}"')
+        return "".join(out)
+
+    def el(self, tag: str, content: str | None = None, **attrs: Any) -> None:
+        """Add ``<tag attrs>content</tag>`` (content is escaped) or a self-closed element."""
+        if content is None:
+            self.parts.append(f"<{tag}{self._attrs(attrs)}/>")
+        else:
+            self.parts.append(f"<{tag}{self._attrs(attrs)}>{text(content)}</{tag}>")
+
+    def open(self, tag: str, tooltip: str | None = None, **attrs: Any) -> None:
+        """Open a container element, with an optional ``<title>`` tooltip."""
+        self.parts.append(f"<{tag}{self._attrs(attrs)}>")
+        if tooltip is not None:
+            self.parts.append(f"<title>{text(tooltip)}</title>")
+
+    def close(self, tag: str) -> None:
+        self.parts.append(f"</{tag}>")
+
+    def render(self) -> str:
+        return "".join(self.parts) + "</svg>"
+
+
+class Linear:
+    """A linear map from a domain to pixels, with round tick values."""
+
+    def __init__(self, d0: float, d1: float, r0: float, r1: float) -> None:
+        if d1 == d0:
+            d0, d1 = d0 - 0.5, d1 + 0.5
+        self.d0, self.d1, self.r0, self.r1 = d0, d1, r0, r1
+
+    def __call__(self, v: float) -> float:
+        v = min(max(v, min(self.d0, self.d1)), max(self.d0, self.d1))
+        return self.r0 + (v - self.d0) / (self.d1 - self.d0) * (self.r1 - self.r0)
+
+    def ticks(self, n: int = 5) -> list[float]:
+        span = abs(self.d1 - self.d0)
+        raw = span / max(n, 1)
+        mag = 10 ** math.floor(math.log10(raw))
+        step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), default=mag * 10)
+        lo = math.ceil(min(self.d0, self.d1) / step - 1e-9) * step
+        out, v = [], lo
+        while v <= max(self.d0, self.d1) + 1e-9:
+            out.append(round(v, 10))
+            v += step
+        return out
+
+
+def logit(p: float) -> float:
+    """ln(p / (1 - p)), with p clipped to [1e-4, 1 - 1e-4]."""
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+class Logit(Linear):
+    """Pixels linear in logit(p): the axes of effective-robustness plots (Taori et al. 2020)."""
+
+    TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
+
+    def __init__(self, p0: float, p1: float, r0: float, r1: float) -> None:
+        super().__init__(logit(p0), logit(p1), r0, r1)
+        self.p0, self.p1 = p0, p1
+
+    def __call__(self, p: float) -> float:
+        return super().__call__(logit(p))
+
+    def ticks(self, n: int = 5) -> list[float]:
+        return [t for t in self.TICKS if self.p0 <= t <= self.p1]
+
+
+def _x_axis(svg: Svg, scale: Linear, y: float, top: float, label: str, tick_fmt: str = "{:g}") -> None:
+    for t in scale.ticks(6):
+        x = scale(t)
+        svg.el("line", x1=x, x2=x, y1=top, y2=y, stroke=GRID)
+        svg.el("text", tick_fmt.format(t), x=x, y=y + 14, text_anchor="middle", font_size=FONT, fill=AXIS)
+    svg.el("line", x1=scale.r0, x2=scale.r1, y1=y, y2=y, stroke=AXIS)
+    svg.el("text", label, x=(scale.r0 + scale.r1) / 2, y=y + 30, text_anchor="middle", font_size=FONT, fill="#222")
+
+
+def _y_axis(svg: Svg, scale: Linear, x: float, right: float, label: str, tick_fmt: str = "{:g}") -> None:
+    for t in scale.ticks(5):
+        y = scale(t)
+        svg.el("line", x1=x, x2=right, y1=y, y2=y, stroke=GRID)
+        svg.el("text", tick_fmt.format(t), x=x - 5, y=y + 4, text_anchor="end", font_size=FONT, fill=AXIS)
+    svg.el("line", x1=x, x2=x, y1=scale.r0, y2=scale.r1, stroke=AXIS)
+    cy = (scale.r0 + scale.r1) / 2
+    svg.el(
+        "text",
+        label,
+        x=x - 38,
+        y=cy,
+        text_anchor="middle",
+        font_size=FONT,
+        fill="#222",
+        transform=f"rotate(-90 {x - 38:.1f} {cy:.1f})",
+    )
+
+
+def _short(label: str, n: int) -> str:
+    return label if len(label) <= n else label[: n - 1] + "…"
+
+
+def _marker(svg: Svg, shape: str, x: float, y: float, color: str, r: float = 3.6) -> None:
+    if shape == "diamond":
+        pts = f"{x:.1f},{y - r - 1:.1f} {x + r + 1:.1f},{y:.1f} {x:.1f},{y + r + 1:.1f} {x - r - 1:.1f},{y:.1f}"
+        svg.el("polygon", points=pts, fill=color, stroke="#fff", stroke_width=0.8)
+    else:
+        svg.el("circle", cx=x, cy=y, r=r, fill=color, stroke="#fff", stroke_width=0.8)
+
+
+def _domain(
+    values: Iterable[float | None], lo: float | None, hi: float | None, pad: float = 0.05
+) -> tuple[float, float]:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    d0 = lo if lo is not None else (min(finite) if finite else 0.0)
+    d1 = hi if hi is not None else (max(finite) if finite else 1.0)
+    if lo is None or hi is None:
+        span = (d1 - d0) or abs(d1) or 1.0
+        d0 = d0 - pad * span if lo is None else d0
+        d1 = d1 + pad * span if hi is None else d1
+    return d0, d1
+
+
+def dot_plot(
+    categories: Sequence[str],
+    series: Sequence[Series],
+    x_label: str,
+    x_domain: tuple[float | None, float | None] = (0.0, 1.0),
+    refs: Sequence[RefLine] = (),
+    width: float = 760,
+    title: str = "",
+) -> str:
+    """Categories down the left, one marker with its interval per series and category (a Cleveland dot plot)."""
+    n = max(len(series), 1)
+    band = max(20.0, min(8.0 + 7.0 * n, 60.0))
+    left, right, top = 260.0, 20.0, 24.0 if refs else 10.0
+    height = top + band * len(categories) + 44
+    values = [v for s in series for p in s.points.values() for v in (p.y, p.lo, p.hi)] + [r.value for r in refs]
+    scale = Linear(*_domain(values, *x_domain), left, width - right)
+    svg = Svg(width, height, title or x_label)
+    bottom = top + band * len(categories)
+    _x_axis(svg, scale, bottom, top, x_label)
+    step = min(7.0, (band - 8) / max(n - 1, 1))
+    for i, cat in enumerate(categories):
+        cy = top + band * (i + 0.5)
+        if i % 2:
+            svg.el("rect", x=left, y=top + band * i, width=width - right - left, height=band, fill="#f7f7f7")
+        svg.open("text", tooltip=cat, x=left - 8, y=cy + 4, text_anchor="end", font_size=FONT, fill="#222")
+        svg.parts.append(text(_short(cat, 40)))
+        svg.close("text")
+    for r in refs:
+        x = scale(r.value)
+        svg.el("line", x1=x, x2=x, y1=top - 4, y2=bottom, stroke=r.color, stroke_dasharray="4 3", class_="ref")
+        svg.el("text", r.label, x=x, y=top - 8, text_anchor="middle", font_size=FONT - 1, fill=r.color)
+    for j, s in enumerate(series):
+        offset = (j - (len(series) - 1) / 2) * step
+        svg.open("g", class_="series", data_entry=s.entry)
+        for i, cat in enumerate(categories):
+            p = s.points.get(cat)
+            if p is None or not _finite(p.y):
+                continue
+            cy = top + band * (i + 0.5) + offset
+            svg.open("g", tooltip=f"{s.label}\n{cat}\n{x_label}: {_interval(p)}", class_="mark")
+            if _finite(p.lo, p.hi):
+                svg.el("line", x1=scale(p.lo), x2=scale(p.hi), y1=cy, y2=cy, stroke=s.color, stroke_width=1.6)
+            _marker(svg, s.marker, scale(p.y), cy, s.color)
+            svg.close("g")
+        svg.close("g")
+    return svg.render()
+
+
+def line_plot(
+    xs: Sequence[float],
+    series: Sequence[Series],
+    x_label: str,
+    y_label: str,
+    y_domain: tuple[float | None, float | None] = (0.0, 1.0),
+    width: float = 330,
+    height: float = 230,
+    title: str = "",
+    x_tick_labels: dict[float, str] | None = None,
+) -> str:
+    """One line per series over numeric x (severity), with interval whiskers."""
+    left, right, top, bottom = 52.0, 12.0, 12.0, 42.0
+    values = [v for s in series for p in s.points.values() for v in (p.y, p.lo, p.hi)]
+    xscale = Linear(min(xs), max(xs), left, width - right)
+    yscale = Linear(*_domain(values, *y_domain), height - bottom, top)
+    svg = Svg(width, height, title or y_label)
+    _y_axis(svg, yscale, left, width - right, y_label)
+    for x in xs:
+        px = xscale(x)
+        svg.el("line", x1=px, x2=px, y1=height - bottom, y2=height - bottom + 4, stroke=AXIS)
+        label = (x_tick_labels or {}).get(x, f"{x:g}")
+        svg.el("text", label, x=px, y=height - bottom + 15, text_anchor="middle", font_size=FONT, fill=AXIS)
+    svg.el("line", x1=left, x2=width - right, y1=height - bottom, y2=height - bottom, stroke=AXIS)
+    svg.el("text", x_label, x=(left + width - right) / 2, y=height - 8, text_anchor="middle", font_size=FONT)
+    for s in series:
+        pts = sorted((x, p) for x, p in s.points.items() if _finite(p.y))
+        if not pts:
+            continue
+        svg.open("g", class_="series", data_entry=s.entry)
+        path = " ".join(f"{xscale(x):.1f},{yscale(p.y):.1f}" for x, p in pts)
+        svg.el("polyline", points=path, fill="none", stroke=s.color, stroke_width=1.8, stroke_dasharray=s.dash)
+        for x, p in pts:
+            svg.open("g", tooltip=f"{s.label}\n{x_label} {x:g}: {_interval(p)}", class_="mark")
+            if _finite(p.lo, p.hi):
+                svg.el("line", x1=xscale(x), x2=xscale(x), y1=yscale(p.lo), y2=yscale(p.hi), stroke=s.color)
+            _marker(svg, s.marker, xscale(x), yscale(p.y), s.color, 3.0)
+            svg.close("g")
+        svg.close("g")
+    return svg.render()
+
+
+@dataclass
+class ScatterPoint:
+    """One point of a scatter plot (x, y in probability units for logit axes)."""
+
+    entry: str
+    label: str
+    color: str
+    x: float
+    y: float
+    tooltip: str
+    marker: str = "circle"
+
+
+@dataclass
+class Curve:
+    """A reference curve through (x, y) points in data units (the trend line, y = x)."""
+
+    xs: Sequence[float]
+    ys: Sequence[float]
+    label: str
+    color: str = "#333"
+    dash: str = ""
+
+
+def scatter_plot(
+    points: Sequence[ScatterPoint],
+    curves: Sequence[Curve],
+    x_label: str,
+    y_label: str,
+    logit_axes: bool = True,
+    width: float = 520,
+    height: float = 420,
+    title: str = "",
+) -> str:
+    """Points and reference curves; with ``logit_axes`` both axes are logit-scaled and ticked in accuracy."""
+    left, right, top, bottom = 60.0, 16.0, 14.0, 46.0
+    points = [p for p in points if _finite(p.x, p.y)]
+    xs = [p.x for p in points] or [0.2, 0.8]
+    ys = [p.y for p in points] or [0.2, 0.8]
+    if logit_axes:
+        lo = max(0.005, min(xs + ys) * 0.6)
+        hi = min(0.995, 1 - (1 - max(xs + ys)) * 0.6)
+        lo, hi = min(lo, 0.1), max(hi, 0.9)
+        xscale: Linear = Logit(lo, hi, left, width - right)
+        yscale: Linear = Logit(lo, hi, height - bottom, top)
+        tick = "{:.0%}"
+    else:
+        xscale = Linear(*_domain(xs, None, None), left, width - right)
+        yscale = Linear(*_domain(ys, None, None), height - bottom, top)
+        tick = "{:g}"
+    svg = Svg(width, height, title or f"{y_label} vs {x_label}")
+    _x_axis(svg, xscale, height - bottom, top, x_label, tick)
+    _y_axis(svg, yscale, left, width - right, y_label, tick)
+    inside_x = (min(xscale.d0, xscale.d1), max(xscale.d0, xscale.d1))
+    inside_y = (min(yscale.d0, yscale.d1), max(yscale.d0, yscale.d1))
+    for c in curves:
+        # keep the part of a curve inside the axes (scales clamp, which would draw along the border)
+        kept = [
+            (x, y)
+            for x, y in zip(c.xs, c.ys, strict=True)
+            if inside_x[0] <= (logit(x) if logit_axes else x) <= inside_x[1]
+            and inside_y[0] <= (logit(y) if logit_axes else y) <= inside_y[1]
+        ]
+        if len(kept) < 2:
+            continue
+        pts = " ".join(f"{xscale(x):.1f},{yscale(y):.1f}" for x, y in kept)
+        svg.open("g", tooltip=c.label, class_="curve")
+        svg.el("polyline", points=pts, fill="none", stroke=c.color, stroke_width=1.5, stroke_dasharray=c.dash)
+        svg.close("g")
+    for p in points:
+        svg.open("g", tooltip=p.tooltip, class_="series mark", data_entry=p.entry)
+        _marker(svg, p.marker, xscale(p.x), yscale(p.y), p.color, 4.5)
+        svg.close("g")
+    return svg.render()
+
+
+def reliability_diagram(
+    bins: Sequence[dict[str, Any]], color: str, entry: str, label: str, width: float = 250, height: float = 250
+) -> str:
+    """Accuracy per confidence bin as bars against the diagonal; the gap to the diagonal is shaded."""
+    left, right, top, bottom = 46.0, 10.0, 10.0, 40.0
+    xs = Linear(0, 1, left, width - right)
+    ys = Linear(0, 1, height - bottom, top)
+    svg = Svg(width, height, f"reliability diagram: {label}")
+    _x_axis(svg, xs, height - bottom, top, "confidence")
+    _y_axis(svg, ys, left, width - right, "accuracy")
+    svg.el("line", x1=xs(0), y1=ys(0), x2=xs(1), y2=ys(1), stroke="#999", stroke_dasharray="4 3")
+    svg.open("g", class_="series", data_entry=entry)
+    for b in bins:
+        lo, hi, acc, conf, count = (b.get(k) for k in ("lo", "hi", "accuracy", "confidence", "count"))
+        if not _finite(lo, hi, acc, conf, count) or not count:
+            continue
+        lo, hi = float(lo), float(hi)  # type: ignore[arg-type]
+        tip = f"{label}\nbin ({lo:.3f}, {hi:.3f}]: {count} samples\naccuracy {fmt(acc)}, confidence {fmt(conf)}"
+        svg.open("g", tooltip=tip, class_="mark")
+        svg.el(
+            "rect",
+            x=xs(lo),
+            y=ys(acc),
+            width=max(xs(hi) - xs(lo) - 1, 1),
+            height=ys(0) - ys(acc),
+            fill=color,
+            fill_opacity=0.75,
+        )
+        gap_lo, gap_hi = sorted((acc, conf))
+        svg.el(
+            "rect",
+            x=xs(lo),
+            y=ys(gap_hi),
+            width=max(xs(hi) - xs(lo) - 1, 1),
+            height=ys(gap_lo) - ys(gap_hi),
+            fill="#d55e00",
+            fill_opacity=0.25,
+        )
+        svg.close("g")
+    svg.close("g")
+    return svg.render()
+
+
+def histogram_pair(
+    edges: Sequence[float],
+    first: Sequence[float],
+    second: Sequence[float],
+    names: tuple[str, str],
+    x_label: str,
+    entry: str,
+    colors: tuple[str, str] = ("#0072b2", "#d55e00"),
+    width: float = 330,
+    height: float = 210,
+) -> str:
+    """Two histograms on shared bins (in-distribution and OOD scores), each normalised to sum to one."""
+    left, right, top, bottom = 46.0, 10.0, 22.0, 40.0
+    tot1, tot2 = float(sum(first)) or 1.0, float(sum(second)) or 1.0
+    d1 = [c / tot1 for c in first]
+    d2 = [c / tot2 for c in second]
+    xs = Linear(float(edges[0]), float(edges[-1]), left, width - right)
+    ys = Linear(0, max(d1 + d2 + [1e-9]) * 1.1, height - bottom, top)
+    svg = Svg(width, height, f"score histogram: {names[0]} vs {names[1]}")
+    _x_axis(svg, xs, height - bottom, top, x_label)
+    _y_axis(svg, ys, left, width - right, "fraction")
+    svg.open("g", class_="series", data_entry=entry)
+    for dens, color, name in ((d1, colors[0], names[0]), (d2, colors[1], names[1])):
+        pts = [f"{xs(float(edges[0])):.1f},{ys(0):.1f}"]
+        for i, d in enumerate(dens):
+            pts += [f"{xs(float(edges[i])):.1f},{ys(d):.1f}", f"{xs(float(edges[i + 1])):.1f},{ys(d):.1f}"]
+        pts.append(f"{xs(float(edges[-1])):.1f},{ys(0):.1f}")
+        svg.open("g", tooltip=f"{name}: {int(sum(first if color == colors[0] else second))} samples", class_="mark")
+        svg.el("polygon", points=" ".join(pts), fill=color, fill_opacity=0.35, stroke=color, stroke_width=1.2)
+        svg.close("g")
+    svg.close("g")
+    for k, (name, color) in enumerate(zip(names, colors, strict=True)):
+        svg.el("rect", x=left + 8 + 120 * k, y=6, width=10, height=10, fill=color, fill_opacity=0.6)
+        svg.el("text", _short(name, 16), x=left + 22 + 120 * k, y=15, font_size=FONT - 1)
+    return svg.render()

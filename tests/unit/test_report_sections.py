@@ -1,0 +1,346 @@
+import json
+import math
+import re
+import sys
+import types
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from tests.report_fixtures import synthetic_records
+from zeroshift.metrics.base import MetricValue
+from zeroshift.reports.html import measurements as M
+from zeroshift.reports.html.data import Condition, ReportData
+from zeroshift.reports.html.sections import ordered
+from zeroshift.reports.html.sections.common import in_distribution
+from zeroshift.reports.html.sections.corruptions import CorruptionSection, grid
+from zeroshift.reports.html.sections.effective_robustness import EffectiveRobustnessSection, pairs, store_fit
+from zeroshift.reports.html.sections.factors import FactorSection
+from zeroshift.reports.html.sections.shape_bias import ShapeBiasSection
+from zeroshift.reports.html.sections.shape_bias import per_category as per_category_of
+from zeroshift.reports.html.sections.six_factors import SixFactorSection, groups, members
+from zeroshift.results.schema import RunRecord
+
+IMAGENET = "imagenet(split='val')"
+
+
+def rec(model, benchmark, metrics, shift=None, space="full", prompts="openai", **info):
+    return RunRecord.new(
+        model=model,
+        benchmark=benchmark,
+        shift=shift,
+        prompts=prompts,
+        label_space=space,
+        model_info={"kind": "zero_shot", **info},
+        metrics=metrics,
+    )
+
+
+def top1(v, lo=None, hi=None):
+    return MetricValue("top1", v, True, lo, hi)
+
+
+def sigmoid(z):
+    return 1 / (1 + math.exp(-z))
+
+
+def logit(p):
+    return math.log(p / (1 - p))
+
+
+def test_newest_record_per_metric_wins_and_older_metrics_stay():
+    first = rec("zoo:a", IMAGENET, [top1(0.5), MetricValue("ece", 0.1, False)])
+    first.created_at = "2024-01-01T00:00:00+00:00"
+    second = rec("zoo:a", IMAGENET, [top1(0.6)])
+    second.created_at = "2024-01-02T00:00:00+00:00"
+    data = ReportData([second, first])  # given out of order
+    e, c = data.entries[0], data.conditions[0]
+    assert data.metric(e, c, "top1").value == 0.6  # the newer run
+    assert data.metric(e, c, "ece").value == 0.1  # not hidden by a later run of another group
+    assert data.cell(e, c, "ece").record is first
+
+
+def test_entries_are_model_times_prompts_with_labels():
+    data = ReportData(
+        [
+            rec("zoo:a", IMAGENET, [top1(0.5)], prompts="openai"),
+            rec("zoo:a", IMAGENET, [top1(0.4)], prompts="simple"),
+            rec("zoo:b", IMAGENET, [top1(0.3)]),
+        ]
+    )
+    assert [e.label for e in data.entries] == ["zoo:a · openai", "zoo:a · simple", "zoo:b"]
+    assert len({e.id for e in data.entries}) == 3 and len({e.color for e in data.entries}) == 3
+
+
+def test_in_distribution_pairs():
+    data = ReportData(
+        [
+            rec("zoo:a", IMAGENET, [top1(0.7)]),
+            rec("zoo:a", "imagenet_r", [top1(0.4)], space="subset"),
+            rec("zoo:a", IMAGENET, [top1(0.5)], shift="corruption(name='fog', severity=2)"),
+            rec("zoo:a", "imagenet_c(corruption='fog', severity=1)", [top1(0.6)]),
+            rec("zoo:a", "factorworld", [top1(0.9)]),
+        ]
+    )
+    by_label = {c.label: c for c in data.conditions}
+    clean = Condition(IMAGENET, None, "full")
+    assert in_distribution(data, by_label["imagenet_r [subset]"]) == clean
+    assert in_distribution(data, by_label[f"{IMAGENET} + corruption(name='fog', severity=2)"]) == clean
+    assert in_distribution(data, by_label["imagenet_c(corruption='fog', severity=1)"]) == clean
+    assert in_distribution(data, by_label["factorworld"]) is None
+    assert in_distribution(data, clean) is None
+
+
+def test_sections_render_only_with_their_measurements():
+    only_accuracy = ReportData([rec("zoo:a", IMAGENET, [top1(0.7)])])
+    built = {s.name for s in ordered() if s.available(only_accuracy)}
+    assert built == {"accuracy"}
+    everything = ReportData(synthetic_records())
+    assert {s.name for s in ordered() if s.available(everything)} == {
+        "accuracy",
+        "effective_robustness",
+        "corruptions",
+        "calibration",
+        "ood",
+        "shape_bias",
+        "factors",
+        "six_factors",
+    }
+    missing = {s.name: s.missing(only_accuracy) for s in ordered()}
+    assert missing["calibration"] == ["ece"] and missing["shape_bias"] == ["shape_bias"]
+
+
+def test_fallback_trend_recovers_the_line_and_effective_robustness(monkeypatch):
+    monkeypatch.setitem(M.PROVIDERS, "effective_robustness", "zeroshift_absent_analysis:analyze")  # the fallback
+    slope, intercept = 0.8, -0.5
+    records = []
+    for i, acc in enumerate((0.55, 0.65, 0.72, 0.8)):  # ImageNet-1k classifiers exactly on the trend
+        m = f"timm:sup{i}"
+        info = {"kind": "fixed_head", "training_data": "ImageNet-1k"}
+        records.append(rec(m, IMAGENET, [top1(acc)], **info))
+        records.append(rec(m, "imagenet_sketch", [top1(sigmoid(slope * logit(acc) + intercept))], **info))
+    records.append(rec("zoo:clip", IMAGENET, [top1(0.6)]))
+    records.append(rec("zoo:clip", "imagenet_sketch", [top1(0.5)]))
+    # a random-init classifier is not part of the ImageNet-1k baseline population
+    records.append(rec("random:timm/x", IMAGENET, [top1(0.001)], kind="fixed_head", training_data="none (random init)"))
+    records.append(rec("random:timm/x", "imagenet_sketch", [top1(0.3)], kind="fixed_head", training_data="none"))
+    data = ReportData(records)
+    assert [(a.benchmark, b.benchmark) for a, b in pairs(data)] == [("imagenet_sketch", IMAGENET)]
+    section = EffectiveRobustnessSection()
+    plot = section.analyse(data)[0][0]
+    assert plot.trend.formula == f"logit(acc_shift) = {slope:.3f} * logit(acc_id) + {intercept:.3f}"
+    assert plot.trend.predict(0.9) == pytest.approx(sigmoid(slope * logit(0.9) + intercept))
+    assert "4 supervised ImageNet-1k models" in plot.trend.source
+    content = section.build(data)
+    row = next(r for r in content.figures[0].rows if r["model"] == "zoo:clip")
+    assert row["effective_robustness"] == pytest.approx(0.5 - sigmoid(slope * logit(0.6) + intercept))
+    assert row["relative_robustness"] == pytest.approx(0.5 / 0.6)
+    summary = section.summary(data)[0].values
+    clip = next(e.id for e in data.entries if e.model == "zoo:clip")
+    assert summary[clip].value == pytest.approx(row["effective_robustness"])
+    assert store_fit([(0.5, 0.4), (0.6, 0.5)]) is None  # too few models for a fit
+
+
+def test_trend_and_points_come_from_the_analysis_module_when_installed(monkeypatch):
+    fit = SimpleNamespace(
+        transform="logit",
+        slope=1.0,
+        intercept=-1.0,
+        slope_ci=(0.9, 1.1),
+        r=0.99,
+        predict=lambda a: sigmoid(logit(a) - 1.0),
+    )
+    row = SimpleNamespace(
+        model="zoo:a",
+        prompts="openai",
+        shift="imagenet_v2",
+        acc_id=0.62,
+        acc_shift=0.41,
+        effective_robustness=0.05,
+        ci_low=0.01,
+        ci_high=0.09,
+    )
+    module = types.ModuleType("fake_er")
+    module.analyze_effective_robustness = lambda records, baseline: SimpleNamespace(
+        fits=[SimpleNamespace(shift="imagenet_v2", population=f"{baseline} (3 published models)", fit=fit)],
+        rows=[row],
+        notes=["zoo:a (openai): imagenet_r has no matching imagenet run"],
+        protocol={"transform": "logit", "baseline": baseline, "id_axis": {"imagenet_v2": "top1"}},
+    )
+    module.baseline_points = lambda shift, baseline: (
+        ["a", "b", "c"],
+        np.array([0.5, 0.6, 0.7]),
+        np.array([0.3, 0.4, 0.5]),
+    )
+    monkeypatch.setitem(sys.modules, "fake_er", module)
+    monkeypatch.setitem(M.PROVIDERS, "effective_robustness", "fake_er:analyze_effective_robustness")
+    monkeypatch.setitem(M.PROVIDERS, "er_population", "fake_er:baseline_points")
+    data = ReportData(
+        [
+            rec("zoo:a", IMAGENET, [top1(0.6)]),
+            rec("zoo:a", "imagenet_v2(variant='matched-frequency')", [top1(0.4)]),
+            rec("zoo:a", "imagenet_sketch", [top1(0.2)]),
+        ]
+    )
+    content = EffectiveRobustnessSection().build(data)
+    by_title = {f.title.split(" vs ")[0]: f for f in content.figures}
+    assert sorted(by_title) == ["imagenet_sketch", "imagenet_v2"]  # v2 from the analysis, sketch paired here
+    v2 = by_title["imagenet_v2"]
+    assert "testbed (3 published models)" in v2.protocol["fit"] and "slope 95% [0.900, 1.100]" in v2.protocol["fit"]
+    assert v2.rows[0]["acc_id"] == 0.62 and v2.rows[0]["effective_robustness"] == 0.05  # the analysis' values
+    assert v2.rows[0]["effective_robustness_ci_low"] == 0.01
+    assert v2.svg.count("baseline population") == 3  # the published population, in grey
+    assert by_title["imagenet_sketch"].protocol["fit"] == "none"
+    assert content.notes == ["zoo:a (openai): imagenet_r has no matching imagenet run"]
+
+
+def test_corruption_grid_curves_and_mce_from_the_analysis(monkeypatch):
+    records = [rec("zoo:a", IMAGENET, [top1(0.8)])]
+    for sev, acc in zip(range(1, 6), (0.7, 0.6, 0.5, 0.4, 0.3), strict=True):
+        records.append(rec("zoo:a", IMAGENET, [top1(acc)], shift=f"corruption(name='fog', severity={sev})"))
+    records.append(rec("zoo:a", "imagenet_c(corruption='snow', severity=2)", [top1(0.45)]))
+    data = ReportData(records)
+    g = grid(data)[data.entries[0].id]
+    assert sorted(g[IMAGENET]["fog"]) == [0, 1, 2, 3, 4, 5] and g[IMAGENET]["fog"][0].value.value == 0.8
+    assert sorted(g[IMAGENET]["snow"]) == [0, 2]  # released ImageNet-C joins the clean imagenet run
+    seen = {}
+
+    def corruption_summary(records):
+        seen["records"] = records
+        summary = SimpleNamespace(model="zoo:a", prompts="openai", benchmark=IMAGENET, source="on-the-fly")
+        summary.__dict__.update(ce={"fog": 0.9}, relative_ce={"fog": 1.1}, mce=0.75, relative_mce=0.8)
+        summary.__dict__.update(comparable=False, notes=["a note"])
+        return [summary]
+
+    module = types.ModuleType("fake_corruption")
+    module.corruption_summary = corruption_summary
+    monkeypatch.setitem(sys.modules, "fake_corruption", module)
+    monkeypatch.setitem(M.PROVIDERS, "corruption_summary", "fake_corruption:corruption_summary")
+    section = CorruptionSection()
+    content = section.build(data)
+    assert len(seen["records"]) == len(records)
+    assert [f.title for f in content.figures][:2] == ["fog", "snow"]
+    overview = next(f for f in content.figures if "overview" in f.id)
+    fog = next(r for r in overview.rows if r.get("corruption") == "fog")
+    assert fog["mean_top1_over_severities"] == pytest.approx(0.5) and fog["ce"] == 0.9
+    assert content.tables[0].rows[0][3].sort == 0.75
+    summary = {c.title: c for c in section.summary(ReportData(records))}
+    assert summary["mCE"].values[data.entries[0].id].value == 0.75
+
+
+def test_shape_bias_per_category_and_humans(monkeypatch, tmp_path):
+    per_category = {"dog": {"shape": 7, "texture": 3, "shape_bias": 0.7, "ci_low": 0.5, "ci_high": 0.9}}
+    records = [
+        rec("zoo:a", "cue_conflict", [MetricValue("shape_bias", 0.4, True), MetricValue("shape_bias_cat", 0.2, True)]),
+        rec("zoo:b", "cue_conflict", [MetricValue("shape_bias", 0.6, True, details={"per_category": per_category})]),
+    ]
+    data = ReportData(records)
+    cats = per_category_of(data)
+    a, b = (e.id for e in data.entries)
+    assert cats[a]["cat"].y == 0.2 and (cats[b]["dog"].y, cats[b]["dog"].lo) == (0.7, 0.5)
+    content = ShapeBiasSection().build(data)
+    assert "humans" not in content.figures[0].svg and "--humans DIR" in content.figures[0].notes[0]
+    module = types.ModuleType("fake_shape")
+    module.human_reference = lambda folder: SimpleNamespace(
+        shape_bias=0.96, per_category={"dog": 0.98}, n_subjects=10, source=str(folder)
+    )
+    monkeypatch.setitem(sys.modules, "fake_shape", module)
+    monkeypatch.setitem(M.PROVIDERS, "human_shape_bias", "fake_shape:human_reference")
+    content = ShapeBiasSection().build(ReportData(records, references={"humans": tmp_path}))
+    assert content.figures[0].protocol["human reference"].startswith("0.960, pooled over the trials of 10 observers")
+    assert "humans" in content.figures[0].svg
+    per_cat = content.figures[1]
+    assert ("humans", "#b00") in per_cat.legend
+    assert {"model": "humans", "category": "dog", "shape_bias": 0.98} in per_cat.rows
+
+
+def test_factor_levels_error_ratios():
+    details = {"factor": "style", "level": "sketch", "n": 10, "error_ratio": 1.5}
+    data = ReportData([rec("zoo:a", "factorworld", [MetricValue("top1[style=sketch]", 0.4, True, 0.3, 0.5, details)])])
+    section = FactorSection()
+    assert section.available(data)
+    fig = section.build(data).figures[0]
+    assert fig.rows[0]["error_ratio"] == 1.5 and fig.rows[0]["level"] == "sketch"
+    assert "style = sketch" in fig.svg
+
+
+def test_six_factors_count_each_model_once():
+    records = [
+        rec("zoo:a", IMAGENET, [top1(0.6)], prompts="openai", family="ViT"),
+        rec("zoo:a", IMAGENET, [top1(0.5)], prompts="simple", family="ViT"),
+        rec("zoo:b", IMAGENET, [top1(0.8)], prompts="openai", family="ViT"),
+        rec("zoo:c", IMAGENET, [top1(0.3)], prompts="openai", family="ResNet"),
+    ]
+    data = ReportData(records)
+    assert sorted(e.label for e in members(data, "family")) == ["zoo:a · openai", "zoo:b", "zoo:c"]
+    assert sorted(e.label for e in members(data, "prompts")) == ["zoo:a · openai", "zoo:a · simple"]
+    assert {k: len(v) for k, v in groups(data, "family").items()} == {"ResNet": 1, "ViT": 2}
+    content = SixFactorSection().build(data)
+    family = next(f for f in content.figures if f.id == "six-factors-family")
+    vit = next(r for r in family.rows if r["group"] == "ViT")
+    assert vit["mean_top1"] == pytest.approx(np.mean([0.6, 0.8])) and vit["n_models"] == 2
+    prompts = next(f for f in content.figures if f.id == "six-factors-prompts")
+    assert {r["group"]: r["mean_top1"] for r in prompts.rows} == {"openai": 0.6, "simple": 0.5}
+
+
+def test_non_finite_values_and_odd_records_still_build(tmp_path):
+    from zeroshift.reports.html.page import render
+
+    nan, inf = float("nan"), float("inf")
+    records = [
+        rec("zoo:a", IMAGENET, [top1(nan, nan, nan), MetricValue("ece", inf, False, details={"bins": [{"lo": 0}]})]),
+        rec("zoo:a", "imagenet_sketch", [top1(0.3, None, None)]),
+        rec(
+            "zoo:b",
+            "cue_conflict",
+            [MetricValue("shape_bias", 0.5, True, details={"per_category": {"dog": {"ci_low": nan}}})],
+        ),
+        rec("zoo:c", "b", []),  # a record without metrics
+        rec("zoo:d", "o", [MetricValue("msp_auroc", 0.7, True, details={"histogram": {"edges": [0, 1], "id": [nan]}})]),
+    ]
+    result = render(records, tmp_path / "r.html")
+    assert set(result.sections) >= {"accuracy", "calibration", "shape_bias", "ood"}
+    for path in result.data_dir.glob("*.json"):
+        json.loads(path.read_text())  # strict JSON: no NaN or Infinity
+    assert "NaN" not in (result.data_dir / "accuracy-top1.json").read_text()
+    html = result.path.read_text()
+    for svg in re.findall(r"<svg.*?</svg>", html, re.S):
+        for name, value in re.findall(r'([a-z][a-z0-9-]*)="([^"]*)"', svg):
+            if name in ("x", "y", "x1", "x2", "y1", "y2", "cx", "cy", "r", "width", "height", "points"):
+                assert not re.search(r"nan|inf", value, re.I), (name, value)
+
+
+def test_imagenet_x_breakdown_from_the_analysis(monkeypatch, tmp_path):
+    record = rec("zoo:a", IMAGENET, [top1(0.7)])
+    row = SimpleNamespace(factor="pose", n=40, accuracy=0.5, error_ratio=1.67, error_ratio_ci=(1.2, 2.1))
+    seen = {}
+
+    def analyze(store, folder):
+        seen["args"] = (store, folder)
+        return [SimpleNamespace(record=record, rows=[row], protocol={"factors": "top", "bootstrap": {"n": 1}})]
+
+    module = types.ModuleType("fake_inx")
+    module.analyze_imagenet_x = analyze
+    monkeypatch.setitem(sys.modules, "fake_inx", module)
+    monkeypatch.setitem(M.PROVIDERS, "imagenet_x", "fake_inx:analyze_imagenet_x")
+    section = FactorSection()
+    assert not section.available(ReportData([record]))  # no factor metrics, no annotations given
+    data = ReportData([record], store="STORE", references={"imagenet_x": tmp_path})
+    assert section.available(data)
+    fig = section.build(data).figures[0]
+    assert seen["args"] == ("STORE", tmp_path)
+    assert fig.id == "factors-imagenet-x" and fig.protocol["factors"] == "top" and "bootstrap" not in fig.protocol
+    assert fig.rows == [
+        {
+            "model": "zoo:a",
+            "prompts": "openai",
+            "benchmark": IMAGENET,
+            "factor": "pose",
+            "n": 40,
+            "accuracy": 0.5,
+            "error_ratio": 1.67,
+            "ci_low": 1.2,
+            "ci_high": 2.1,
+        }
+    ]
