@@ -4,8 +4,7 @@ The demo is data: the ``demo`` preset (``presets/demo.yaml``) lists its models a
 shift x metric groups x prompt sets), so a new suite joins the demo by adding a line there. A run that names
 a benchmark, shift or metric group that is not installed is skipped with a note. Fixed-head models (the
 supervised classifiers) have no prompts, so each of their runs happens once. After the runs the demo writes
-the report when a report module is installed, a summary table (top-1 per model and benchmark) and
-``summary.json``.
+the HTML report of its results database, a summary table (top-1 per model and benchmark) and ``summary.json``.
 
 Example:
     >>> plan = demo_plan(quick=True)
@@ -16,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -27,9 +25,6 @@ from zeroshift.errors import SpecError, UsageError
 from zeroshift.results.schema import RunRecord
 from zeroshift.specs import CallSpec, RunSpec
 from zeroshift.suites import SuiteRun, expand_suite, load_suite
-
-#: where the report builder is looked for: (module, function(store, output_path))
-REPORT_HOOKS = (("zeroshift.reports.html", "write_report"), ("zeroshift.reports", "write_report"))
 
 
 @dataclass
@@ -50,7 +45,7 @@ class DemoResult:
     out: Path
     store: Path
     records: list[RunRecord]
-    report: Path | None
+    report: Path
     notes: list[str]
     seconds: float
 
@@ -105,20 +100,73 @@ def demo_plan(quick: bool = False, preset: str = "demo") -> DemoPlan:
     return plan
 
 
-def _write_report(store: Path, out: Path, notes: list[str]) -> Path | None:
-    for module_name, attr in REPORT_HOOKS:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        builder = getattr(module, attr, None)
-        if builder is None:
-            continue
-        path = out / "report.html"
-        builder(str(store), path)
-        return path
-    notes.append("report: no report module is installed yet (zeroshift.reports); the results are in the database")
-    return None
+@dataclass(frozen=True)
+class HeadlineColumn:
+    """One column of the demo's headline table: the mean of ``metric`` over the records of one condition."""
+
+    label: str
+    benchmark: str
+    metric: str
+    shift: str | None = None
+    shift_params: tuple[tuple[str, Any], ...] = ()
+    prompts: str = "openai"
+
+    def matches(self, record: RunRecord) -> bool:
+        """Whether ``record`` measured this column's condition (fixed-head models have only the default column)."""
+        if record.benchmark != _canonical_benchmark(self.benchmark):
+            return False
+        zero_shot = record.model_info.get("kind") == "zero_shot"
+        if record.prompts != self.prompts if zero_shot else self.prompts != "openai":
+            return False
+        if self.shift is None or record.shift is None:
+            return self.shift is None and record.shift is None
+        shift = CallSpec.parse(record.shift)
+        return shift.name == self.shift and all(shift.kwargs.get(k) == v for k, v in self.shift_params)
+
+
+def _canonical_benchmark(spec: str) -> str:
+    from zeroshift.data import make_benchmark
+
+    return make_benchmark(spec, None).canonical
+
+
+#: the headline table of ``zeroshift demo``: one number per capability and model
+HEADLINE = (
+    HeadlineColumn("clean", "factorworld", "top1"),
+    HeadlineColumn("simple", "factorworld", "top1", prompts="simple"),
+    HeadlineColumn("sketch", "factorworld_sketch", "top1"),
+    HeadlineColumn("rend.", "factorworld_rendition", "top1"),
+    HeadlineColumn("bkgd", "factorworld_backgrounds", "top1"),
+    HeadlineColumn("combos", "factorworld_combos", "top1"),
+    HeadlineColumn("words", "factorworld_typographic", "top1"),
+    HeadlineColumn("corr.", "factorworld(n=200)", "top1", shift="corruption"),
+    HeadlineColumn("typo ASR", "factorworld(n=200)", "attack_success_rate", "typographic", (("text", "random"),)),
+    HeadlineColumn("PGD 2/255", "factorworld(n=64)", "top1", "pgd", (("eps", "2/255"),)),
+    HeadlineColumn("min eps", "factorworld(n=64)", "min_epsilon_median"),
+    HeadlineColumn("ECE", "factorworld", "ece"),
+    HeadlineColumn("shape bias", "factorworld_cue_conflict", "shape_bias"),
+    HeadlineColumn("OOD AUROC", "factorworld_ood", "msp_auroc"),
+)
+
+
+def headline(records: list[RunRecord]) -> dict[str, dict[str, float]]:
+    """Model -> column label -> value (mean over the column's records; absent when none measured it).
+
+    Example:
+        >>> headline([])
+        {}
+
+    """
+    out: dict[str, dict[str, float]] = {}
+    for column in HEADLINE:
+        per_model: dict[str, list[float]] = {}
+        for r in records:
+            value = r.metric(column.metric) if column.matches(r) else None
+            if value is not None:
+                per_model.setdefault(r.model, []).append(value.value)
+        for model, values in per_model.items():
+            out.setdefault(model, {})[column.label] = sum(values) / len(values)
+    return out
 
 
 def summary_rows(records: list[RunRecord]) -> list[dict[str, Any]]:
@@ -151,7 +199,7 @@ def run_demo(
     workers: int = 0,
     on_record: Any = None,
 ) -> DemoResult:
-    """Run the demo into ``out`` (``results.db``, ``summary.json``, the report when available).
+    """Run the demo into ``out`` (``results.db``, ``summary.json``, ``report.html``).
 
     Args:
         out: output folder (created).
@@ -196,16 +244,20 @@ def run_demo(
                 records.append(record)
                 if on_record is not None:
                     on_record(record)
+    from zeroshift.reports.html import build_report
+
     notes = list(plan.notes)
-    report = _write_report(store, out, notes)
+    report = out / "report.html"
+    build_report(str(store), report, title="zeroshift demo: the zoo on FactorWorld")
     seconds = time.perf_counter() - started
     summary = {
         "store": str(store),
-        "report": str(report) if report else None,
+        "report": str(report),
         "quick": quick,
         "models": plan.models,
         "notes": notes,
         "seconds": round(seconds, 1),
+        "headline": headline(records),
         "rows": summary_rows(records),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,3 +27,36 @@ def data_root(tmp_path_factory) -> Path:
     build_wnid_layout(root / "imagenet-r", set(subset_wnids("imagenet_r")))
     build_wnid_layout(root / "imagenet" / "val")
     return root
+
+
+@pytest.fixture(scope="session")
+def quick_demo(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """`zeroshift demo --quick` as a user runs it first: the installed command, a fresh cache, no network.
+
+    Returns the output folder and the finished process (shared by the demo and report-in-browser tests).
+    """
+    exe = Path(sys.executable).with_name("zeroshift")
+    assert exe.is_file(), f"the zeroshift command is not installed next to {sys.executable}"
+    home = tmp_path_factory.mktemp("demo-user")
+    env = {
+        **os.environ,
+        "ZEROSHIFT_CACHE": str(home / "fresh-cache"),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        # any attempt to reach the network fails at once
+        **{k: "http://127.0.0.1:9" for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")},
+        "NO_PROXY": "",
+        "no_proxy": "",
+    }
+    env.pop("ZEROSHIFT_STORE", None)
+    out = home / "demo-out"
+    proc = subprocess.run(
+        [str(exe), "demo", "--quick", "--out", str(out), "--no-progress"],
+        cwd=home,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, proc

@@ -194,6 +194,11 @@ class Benchmark:
     #: the in-distribution benchmark this one shifts away from (fits temperature scaling for calibration under
     #: shift); None: the benchmark is its own in-distribution set
     in_distribution: ClassVar[str | None] = None
+    #: ``model_info.training_data`` of supervised classifiers trained on this (in-distribution) benchmark's
+    #: training split: the baseline population of effective robustness on shifts away from it
+    training_set: ClassVar[str | None] = None
+    #: the ``Dataset.meta`` column holding each sample's texture class index (cue-conflict; see ``shape_bias``)
+    texture_column: ClassVar[str] = "texture"
 
     def __init__(self, data_root: Path | str | None = None, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))

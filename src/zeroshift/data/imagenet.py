@@ -128,6 +128,7 @@ class ImageNetVal(ImageNetFolder):
     """ImageNet-1k validation set, 50,000 images in 1000 WordNet-id folders."""
 
     name = "imagenet"
+    training_set = "ImageNet-1k"
     description = "ImageNet-1k validation (50k images, 1000 classes)"
     defaults = {"split": "val"}
     label_spaces = ("full",)

@@ -94,13 +94,15 @@ def _bias_with_ci(
 def shape_bias_group(outputs: Any, context: Any = None, **boot: Any) -> list[MetricValue]:
     """The ``shape_bias`` metric group: shape bias overall (and per shape category), shape and texture match.
 
-    Reads the texture category of every sample from ``outputs.meta['texture']`` (the cue-conflict benchmark
-    provides it); samples without one (-1) are not cue-conflict images and are ignored.
+    Reads the texture category index of every sample from the meta column named by the benchmark's
+    ``texture_column`` (default ``texture``; the cue-conflict benchmarks provide it); samples without one (-1) are
+    not cue-conflict images and are ignored.
     """
-    if "texture" not in outputs.meta:
+    column = getattr(getattr(context, "benchmark", None), "texture_column", "texture")
+    if column not in outputs.meta:
         return []
     settings = {**DEFAULT_BOOTSTRAP, **boot}
-    textures = np.asarray(outputs.meta["texture"], dtype=np.int64)
+    textures = np.asarray(outputs.meta[column], dtype=np.int64)
     shapes = np.asarray(outputs.labels, dtype=np.int64)
     decisions = torch.as_tensor(outputs.logits).float().argmax(dim=1).cpu().numpy()
     if context is not None and hasattr(context, "save_column"):

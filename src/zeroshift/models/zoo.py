@@ -144,11 +144,11 @@ class ZooModel(ZeroShotModel):
 
     @property
     def logit_scale(self) -> float:  # noqa: D102
-        return float(self.module.scale) if self.kind == "zero_shot" else 1.0
+        return float(self.module.scale.detach()) if self.kind == "zero_shot" else 1.0
 
     @property
     def logit_bias(self) -> float:  # noqa: D102
-        return float(self.module.bias) if self.kind == "zero_shot" else 0.0
+        return float(self.module.bias.detach()) if self.kind == "zero_shot" else 0.0
 
     def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:  # noqa: D102
         if self.kind == "zero_shot":

@@ -34,6 +34,7 @@ from zeroshift.data.base import Benchmark, Dataset, LabelSpace
 from zeroshift.data.factorworld.render import RENDER_VERSION, render
 from zeroshift.data.factorworld.sampler import params_digest, sample_params, split_recipe
 from zeroshift.data.factorworld.world import world
+from zeroshift.data.ood import OODBenchmark
 from zeroshift.errors import SpecError
 
 #: the class universe of FactorWorld label spaces and of the zoo's supervised classifiers
@@ -166,6 +167,8 @@ class FactorWorld(Benchmark):
 class FactorWorldTest(FactorWorld):
     """The clean test split: the ``narrow`` distribution the supervised classifiers train on."""
 
+    training_set = "FactorWorld-narrow"
+
     metric_groups = ("accuracy", "factor_accuracy")
 
 
@@ -174,6 +177,7 @@ class FactorWorldSketch(FactorWorld):
 
     name = "factorworld_sketch"
     description = "FactorWorld held-out style: pencil sketches (ImageNet-Sketch analogue)"
+    in_distribution = "factorworld"
     split = "sketch"
 
 
@@ -182,6 +186,7 @@ class FactorWorldRendition(FactorWorld):
 
     name = "factorworld_rendition"
     description = "FactorWorld held-out style: stippled renditions (ImageNet-R analogue)"
+    in_distribution = "factorworld"
     split = "rendition"
 
 
@@ -190,6 +195,7 @@ class FactorWorldBackgrounds(FactorWorld):
 
     name = "factorworld_backgrounds"
     description = "FactorWorld held-out backgrounds: natural photos"
+    in_distribution = "factorworld"
     split = "backgrounds"
 
 
@@ -198,6 +204,7 @@ class FactorWorldCombos(FactorWorld):
 
     name = "factorworld_combos"
     description = "FactorWorld held-out colour-shape combinations"
+    in_distribution = "factorworld"
     split = "combos"
 
 
@@ -222,10 +229,16 @@ class FactorWorldCueConflict(FactorWorld):
     defaults: ClassVar[dict[str, Any]] = {"n": 480, "seed": 0}
     split = "cue_conflict"
 
+    metric_groups = ("accuracy", "shape_bias")
+    #: the shape_bias group reads the texture class index from this column (``texture`` is the pattern factor)
+    texture_column = "texture_class"
+
     def extra_meta(self, params: list[dict[str, Any]]) -> dict[str, list[Any]]:  # noqa: D102
+        classes = world().classes
         return {
             "shape_label": [p["shape"] for p in params],
             "texture_label": [p["factors"]["texture_class"] for p in params],
+            "texture_class": [classes.index(p["factors"]["texture_class"]) for p in params],
         }
 
 
@@ -240,11 +253,16 @@ class FactorWorldTypographic(FactorWorld):
         return {"word": [p["factors"]["word"] for p in params]}
 
 
-class FactorWorldOOD(FactorWorld):
-    """Shapes outside the 16 training classes (no labels): the OOD set of FactorWorld."""
+class FactorWorldOOD(FactorWorld, OODBenchmark):
+    """Shapes outside the 16 training classes (no labels): the OOD set of FactorWorld, scored against ``id``."""
 
     name = "factorworld_ood"
-    description = "FactorWorld OOD: shapes outside the training classes (unlabelled)"
-    defaults: ClassVar[dict[str, Any]] = {"n": 500, "seed": 0}
+    description = "FactorWorld OOD: shapes outside the training classes (unlabelled; id='factorworld')"
+    defaults: ClassVar[dict[str, Any]] = {"n": 500, "seed": 0, "id": "factorworld"}
     labelled = False
+    metric_groups = ("ood",)
     split = "ood"
+
+    def validate_params(self) -> None:  # noqa: D102
+        FactorWorld.validate_params(self)
+        OODBenchmark.validate_params(self)

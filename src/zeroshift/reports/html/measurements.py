@@ -56,7 +56,8 @@ CORRUPTION_SHIFT = "corruption"
 IMAGENET_C = ("imagenet_c", "imagenet")
 
 #: the population of the fallback effective-robustness fit (when the analysis module is absent): supervised
-#: classifiers trained on ImageNet-1k alone, as Taori et al.'s "standard" models (model_info fields)
+#: classifiers trained on the in-distribution set alone, as Taori et al.'s "standard" models (model_info fields;
+#: the training data comes from the in-distribution benchmark's ``training_set``, see :func:`er_baseline`)
 ER_BASELINE = {"kind": "fixed_head", "training_data": "ImageNet-1k"}
 
 #: the six factors of the literature, as fields of the record's model_info (``prompts`` is the record's own)
@@ -148,6 +149,23 @@ def corruption_of(benchmark: str, shift: str | None) -> tuple[str, str, int] | N
 
 
 @functools.lru_cache(maxsize=1024)
+def er_baseline(benchmark: str) -> dict[str, str]:
+    """The model_info fields of the effective-robustness baseline population for shifts away from ``benchmark``.
+
+    Example:
+        >>> er_baseline("factorworld(n=100)")["training_data"], er_baseline("imagenet")["training_data"]
+        ('FactorWorld-narrow', 'ImageNet-1k')
+
+    """
+    try:
+        from zeroshift.data import benchmarks
+
+        training_set = benchmarks.get(CallSpec.parse(benchmark).name).training_set
+    except Exception:  # unknown or unreadable benchmark: the ImageNet population
+        training_set = None
+    return {**ER_BASELINE, **({"training_data": training_set} if training_set else {})}
+
+
 def in_distribution_of(benchmark: str) -> str | None:
     """The name of the benchmark that ``benchmark`` is a distribution shift of (the Benchmark's
     ``in_distribution``), or None for an in-distribution benchmark or one the registry does not know.

@@ -7,8 +7,9 @@ T(acc_shift) = a * T(acc_id) + b. Where the effective-robustness analysis is ins
 ImageNet models, drawn in grey) and each model's effective robustness with its interval come from it. Shifts where
 it places none of the store's models (or all shifts, without it) are paired here: a shifted condition with its
 clean benchmark, a natural-shift benchmark with the benchmark its class names as ``in_distribution``; their trend
-is a least-squares fit in logit space over the store's supervised ImageNet-1k classifiers
-(``measurements.ER_BASELINE``) when there are at least three. Which one was used is written next to every plot.
+is a least-squares fit in logit space over the store's supervised classifiers trained on the in-distribution
+set (``measurements.er_baseline``: ImageNet-1k, or FactorWorld-narrow for the zoo) when there are at least
+three. Which one was used is written next to every plot.
 
 Example:
     >>> t = Trend(lambda a: a, "identity")
@@ -100,7 +101,7 @@ def pairs(data: ReportData) -> list[tuple[Condition, Condition]]:
     return out
 
 
-def store_fit(points: list[tuple[float, float]]) -> Trend | None:
+def store_fit(points: list[tuple[float, float]], population: str = "ImageNet-1k") -> Trend | None:
     """Least squares of logit(acc_shift) on logit(acc_id) over the store's baseline models."""
     if len(points) < MIN_FIT or len({round(x, 9) for x, _ in points}) < 2:
         return None
@@ -109,7 +110,7 @@ def store_fit(points: list[tuple[float, float]]) -> Trend | None:
     slope, intercept = (float(v) for v in np.polyfit(x, y, 1))
     return Trend(
         lambda a: 1.0 / (1.0 + math.exp(-(slope * logit(a) + intercept))),
-        f"least-squares fit over the {len(points)} supervised ImageNet-1k models in this store",
+        f"least-squares fit over the {len(points)} supervised {population} models in this store",
         f"logit(acc_shift) = {slope:.3f} * logit(acc_id) + {intercept:.3f}",
     )
 
@@ -164,12 +165,13 @@ def from_store(data: ReportData, skip: set[str]) -> list[ShiftPlot]:
             a, b = data.cell(e, ref, M.PRIMARY), data.cell(e, shifted, M.PRIMARY)
             if a and b and all(map(math.isfinite, (a.value.value, b.value.value))):
                 cells.append((e, a, b))
+        population = M.er_baseline(ref.benchmark)
         baseline = [
             (a.value.value, b.value.value)
             for e, a, b in cells
-            if all(e.info.get(k) == v for k, v in M.ER_BASELINE.items())
+            if all(e.info.get(k) == v for k, v in population.items())
         ]
-        trend = store_fit(baseline)
+        trend = store_fit(baseline, population["training_data"])
         points = []
         for e, a, b in cells:
             er = b.value.value - trend.predict(a.value.value) if trend else None
@@ -177,7 +179,8 @@ def from_store(data: ReportData, skip: set[str]) -> list[ShiftPlot]:
         notes = []
         if trend is None:
             notes.append(
-                f"No baseline trend: fewer than {MIN_FIT} supervised ImageNet-1k models in this store on this pair"
+                f"No baseline trend: fewer than {MIN_FIT} supervised {population['training_data']} models in this "
+                "store on this pair"
                 + (
                     ""
                     if M.provider("effective_robustness")
