@@ -102,13 +102,15 @@ def demo_plan(quick: bool = False, preset: str = "demo") -> DemoPlan:
 
 @dataclass(frozen=True)
 class HeadlineColumn:
-    """One column of the demo's headline table: the mean of ``metric`` over the records of one condition."""
+    """One column of the demo's headline table: the mean of ``metric`` over the records of one condition.
+
+    ``shift`` is a shift name (any parameters match) or a spec whose given parameters must match.
+    """
 
     label: str
     benchmark: str
     metric: str
     shift: str | None = None
-    shift_params: tuple[tuple[str, Any], ...] = ()
     prompts: str = "openai"
 
     def matches(self, record: RunRecord) -> bool:
@@ -120,8 +122,8 @@ class HeadlineColumn:
             return False
         if self.shift is None or record.shift is None:
             return self.shift is None and record.shift is None
-        shift = CallSpec.parse(record.shift)
-        return shift.name == self.shift and all(shift.kwargs.get(k) == v for k, v in self.shift_params)
+        want, got = CallSpec.parse(self.shift), CallSpec.parse(record.shift)
+        return want.name == got.name and all(got.kwargs.get(k) == v for k, v in want.params)
 
 
 def _canonical_benchmark(spec: str) -> str:
@@ -130,26 +132,18 @@ def _canonical_benchmark(spec: str) -> str:
     return make_benchmark(spec, None).canonical
 
 
-#: the headline table of ``zeroshift demo``: one number per capability and model
-HEADLINE = (
-    HeadlineColumn("clean", "factorworld", "top1"),
-    HeadlineColumn("simple", "factorworld", "top1", prompts="simple"),
-    HeadlineColumn("sketch", "factorworld_sketch", "top1"),
-    HeadlineColumn("rend.", "factorworld_rendition", "top1"),
-    HeadlineColumn("bkgd", "factorworld_backgrounds", "top1"),
-    HeadlineColumn("combos", "factorworld_combos", "top1"),
-    HeadlineColumn("words", "factorworld_typographic", "top1"),
-    HeadlineColumn("corr.", "factorworld(n=200)", "top1", shift="corruption"),
-    HeadlineColumn("typo ASR", "factorworld(n=200)", "attack_success_rate", "typographic", (("text", "random"),)),
-    HeadlineColumn("PGD 2/255", "factorworld(n=64)", "top1", "pgd", (("eps", "2/255"),)),
-    HeadlineColumn("min eps", "factorworld(n=64)", "min_epsilon_median"),
-    HeadlineColumn("ECE", "factorworld", "ece"),
-    HeadlineColumn("shape bias", "factorworld_cue_conflict", "shape_bias"),
-    HeadlineColumn("OOD AUROC", "factorworld_ood", "msp_auroc"),
-)
+def headline_columns(preset: str = "demo") -> list[HeadlineColumn]:
+    """The ``headline`` columns of a demo preset.
+
+    Example:
+        >>> [c.label for c in headline_columns()][:3]
+        ['clean', 'simple', 'sketch']
+
+    """
+    return [HeadlineColumn(**{k: str(v) for k, v in c.items()}) for c in load_suite(preset).get("headline") or []]
 
 
-def headline(records: list[RunRecord]) -> dict[str, dict[str, float]]:
+def headline(records: list[RunRecord], preset: str = "demo") -> dict[str, dict[str, float]]:
     """Model -> column label -> value (mean over the column's records; absent when none measured it).
 
     Example:
@@ -158,7 +152,7 @@ def headline(records: list[RunRecord]) -> dict[str, dict[str, float]]:
 
     """
     out: dict[str, dict[str, float]] = {}
-    for column in HEADLINE:
+    for column in headline_columns(preset):
         per_model: dict[str, list[float]] = {}
         for r in records:
             value = r.metric(column.metric) if column.matches(r) else None
@@ -257,7 +251,7 @@ def run_demo(
         "models": plan.models,
         "notes": notes,
         "seconds": round(seconds, 1),
-        "headline": headline(records),
+        "headline": headline(records, preset),
         "rows": summary_rows(records),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")

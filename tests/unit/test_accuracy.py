@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 from sklearn.metrics import balanced_accuracy_score, top_k_accuracy_score
 
@@ -52,3 +53,13 @@ def test_bootstrap_is_seeded_and_covers_the_truth():
     assert a == bootstrap_ci(lambda idx: data[idx].mean(), data.size, n_boot=300, seed=4)
     assert a[0] < data.mean() < a[1] and a[1] - a[0] < 0.12
     assert np.isnan(bootstrap_ci(lambda idx: 0.0, 1)[0])
+
+
+@pytest.mark.parametrize("n", [2, 501, 9000])
+def test_blocked_mean_bootstrap_equals_the_generic_one(n):
+    from zeroshift.metrics.base import mean_with_ci
+
+    x = np.random.default_rng(n).random(n)
+    generic = bootstrap_ci(lambda idx: float(x[idx].mean()), n, n_boot=700, alpha=0.1, seed=3)
+    fast = mean_with_ci(x, "m", True, {"n_boot": 700, "alpha": 0.1, "seed": 3})
+    assert np.allclose((fast.ci_low, fast.ci_high), generic, rtol=0, atol=1e-12)

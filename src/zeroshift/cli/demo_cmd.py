@@ -12,11 +12,11 @@ from zeroshift.results.schema import RunRecord
 
 
 def headline_table(records: list[RunRecord]) -> Table:
-    """One row per model, one column per capability (``zeroshift.demo.HEADLINE``)."""
-    from zeroshift.demo import HEADLINE, headline
+    """One row per model, one column per capability (the demo preset's ``headline``)."""
+    from zeroshift.demo import headline, headline_columns
 
     values = headline(records)
-    columns = [c.label for c in HEADLINE if any(c.label in row for row in values.values())]
+    columns = [c.label for c in headline_columns() if any(c.label in row for row in values.values())]
     table = Table(
         title="top-1 on FactorWorld unless named (16 classes, chance 0.0625)",
         caption="simple: the one-template prompt set; rend./bkgd/combos: held-out style, backgrounds, colour-shape "

@@ -12,7 +12,16 @@ import contextlib
 from collections.abc import Callable, Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.text import Text
 
 
@@ -32,17 +41,32 @@ class RateColumn(ProgressColumn):
 def progress_bar(
     description: str, total: int, enabled: bool = True, unit: str = "img/s"
 ) -> Iterator[Callable[[int], None]]:
-    """Yield ``advance(n)``; draws a rich bar on stderr when ``enabled``."""
+    """Yield ``advance(n)``; draws a rich bar on stderr when ``enabled``, from the first advance on.
+
+    The bar starts with the first piece of work, so a step served entirely from the cache draws nothing.
+    """
     if not enabled or total <= 0:
         yield lambda n: None
         return
-    columns = [
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        RateColumn(unit),
-        TimeRemainingColumn(),
-    ]
-    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
-        task = progress.add_task(description, total=total)
-        yield lambda n: progress.advance(task, n)
+    bar: list[tuple[Progress, TaskID]] = []
+
+    def advance(n: int) -> None:
+        if not bar:
+            columns = [
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                RateColumn(unit),
+                TimeRemainingColumn(),
+            ]
+            progress = Progress(*columns, console=Console(stderr=True), transient=False)
+            progress.start()
+            bar.append((progress, progress.add_task(description, total=total)))
+        progress, task = bar[0]
+        progress.advance(task, n)
+
+    try:
+        yield advance
+    finally:
+        if bar:
+            bar[0][0].stop()

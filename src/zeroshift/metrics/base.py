@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -91,8 +91,21 @@ def bootstrap_ci(
     """
     if n < 2 or n_boot <= 0:
         return float("nan"), float("nan")
+    values = np.fromiter(
+        (statistic(idx) for block in _resample_blocks(n, n_boot, seed) for idx in block), dtype=np.float64, count=n_boot
+    )
+    return _percentile_interval(values, alpha)
+
+
+def _resample_blocks(n: int, n_boot: int, seed: int) -> Iterator[np.ndarray]:
+    """The bootstrap resamples of ``n`` samples (rows of index arrays), drawn a block of about 32 MB at a time."""
     rng = np.random.default_rng(seed)
-    values = np.fromiter((statistic(rng.integers(0, n, size=n)) for _ in range(n_boot)), dtype=np.float64, count=n_boot)
+    block = max(1, (1 << 22) // n)
+    for start in range(0, n_boot, block):
+        yield rng.integers(0, n, size=(min(n_boot, start + block) - start, n))
+
+
+def _percentile_interval(values: np.ndarray, alpha: float) -> tuple[float, float]:
     values = values[np.isfinite(values)]
     if values.size == 0:
         return float("nan"), float("nan")
@@ -110,8 +123,16 @@ def mean_with_ci(
     boot = {**DEFAULT_BOOTSTRAP, **(boot or {})}
     x = np.asarray(per_sample, dtype=np.float64)
     value = float(x.mean()) if x.size else float("nan")
-    lo, hi = bootstrap_ci(lambda idx: float(x[idx].mean()), x.size, boot["n_boot"], boot["alpha"], boot["seed"])
+    lo, hi = _mean_bootstrap_ci(x, boot["n_boot"], boot["alpha"], boot["seed"])
     return MetricValue(name, value, higher_is_better, lo, hi, details or {})
+
+
+def _mean_bootstrap_ci(x: np.ndarray, n_boot: int, alpha: float, seed: int) -> tuple[float, float]:
+    """``bootstrap_ci`` of the mean over the same resamples, averaged a block of replicates at a time."""
+    if x.size < 2 or n_boot <= 0:
+        return float("nan"), float("nan")
+    means = np.concatenate([x[idx].mean(axis=1) for idx in _resample_blocks(x.size, n_boot, seed)])
+    return _percentile_interval(means, alpha)
 
 
 def stratified_bootstrap(
