@@ -33,7 +33,7 @@ def ls() -> None:
             f"{info['extra']['val_top1']:.3f}",
             f"{entry['bytes'] // 1024}",
         )
-    Console().print(table)
+    Console(width=max(Console().width, 140)).print(table)  # never squeeze the table into 80 columns
 
 
 @app.command("train")
@@ -81,4 +81,4 @@ def recipes() -> None:
         image = r.get("image", {"arch": f"(from {r.get('parent')})"})
         table.add_row(n, r["kind"], str(image["arch"]), r.get("loss", "-"), r["data"]["distribution"],
                       str(r["data"]["size"]), str(r["steps"]))  # fmt: skip
-    Console().print(table)
+    Console(width=max(Console().width, 140)).print(table)  # never squeeze the table into 80 columns

@@ -193,7 +193,8 @@ def describe(config: dict[str, Any], recipe: dict[str, Any], parent: dict[str, A
     if image["arch"] == "cnn":
         arch, family = "cnn-" + "-".join(str(v) for v in image["widths"]), "CNN"
     else:
-        arch, family = f"vit-p{image['patch']}-d{image['dim']}-l{image['depth']}", "ViT"
+        stem = "-convstem" if image.get("stem") == "conv" else ""
+        arch, family = f"vit-p{image['patch']}-d{image['dim']}-l{image['depth']}{stem}", "ViT"
     first = parent["info"] if parent is not None else None
     data = recipe["data"] if first is None else {"distribution": first["extra"]["distribution"],
                                                   "size": first["data_size"]}  # fmt: skip
