@@ -15,10 +15,11 @@ from zeroshift.models.zoo import _manifest
 from zeroshift.specs import RunSpec
 from zeroshift.zoo.train import read_weights, train
 
-#: clean zero-shot top-1 every shipped CLIP model must reach on 320 test images (chance: 1/16)
-CLIP_FLOOR = 0.4
+#: clean zero-shot top-1 every shipped CLIP model must reach on 320 test images: over three times chance (1/16);
+#: the weakest by design is the one trained on 3,000 pairs (the training-set-size factor)
+CLIP_FLOOR = 0.2
 #: and the best of them
-BEST_FLOOR = 0.75
+BEST_FLOOR = 0.8
 N = 320
 
 
