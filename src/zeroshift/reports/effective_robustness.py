@@ -353,10 +353,10 @@ def analyze_effective_robustness(
     for shift in shifts or list(definitions):
         points, gaps = store_points(records, shift)
         notes.extend(gaps)
-        if not points:
-            # say so for the shifts that were asked for or that the store measured; silence for the rest
-            if shifts or any(CallSpec.parse(r.benchmark).name == definitions[shift]["benchmark"] for r in records):
-                notes.append(f"{shift}: no model in the store has both an imagenet run and a {shift} run")
+        # a missing pair is worth a note for the shifts that were asked for or that the store measured
+        measured = shifts or any(CallSpec.parse(r.benchmark).name == definitions[shift]["benchmark"] for r in records)
+        if not points and measured:
+            notes.append(f"{shift}: no model in the store has both an imagenet run and a {shift} run")
         in_pop = [
             baseline == "store" and (p.model in members or (bool(filters) and passes(p.record, filters)))
             for p in points
