@@ -7,6 +7,7 @@ import json
 from zeroshift.data import make_benchmark
 from zeroshift.demo import demo_plan
 from zeroshift.results.store import Store
+from zeroshift.shifts import make_shift
 from zeroshift.specs import CallSpec
 
 
@@ -21,7 +22,8 @@ def test_quick_demo_runs_offline_from_a_fresh_environment(quick_demo):
     assert len(records) == store.count() > 0
     assert {r.model for r in records} == set(plan.models)
     assert {(r.benchmark, r.shift) for r in records} == {
-        (make_benchmark(run.benchmark, None).canonical, run.shift) for run in plan.runs
+        (make_benchmark(run.benchmark, None).canonical, run.shift and make_shift(run.shift).canonical)
+        for run in plan.runs
     }
     # every capability ran: held-out shifts, corruptions, typographic and adversarial attacks, calibration, OOD,
     # shape bias, the factor breakdown

@@ -144,8 +144,14 @@ class CorruptionSection(Section):
             selector.append(base)
         by_key, why = summaries(data)
         notes = [] if by_key else [f"Corruption errors and mCE are not shown: {why or 'no summary for this store'}."]
-        if by_key:
-            figures.append(self._ce_figure(data, by_key))
+        ce_figure = self._ce_figure(data, by_key) if by_key else None
+        if ce_figure is not None:
+            figures.append(ce_figure)
+        elif by_key:
+            notes.append(
+                "Corruption errors and mCE are not shown: no stored model has a corruption at all five severities "
+                "(CE sums the error over severities 1-5)."
+            )
         return SectionContent(
             figures=figures,
             tables=[self._ce_table(data, by_key)] if by_key else [],
@@ -199,7 +205,8 @@ class CorruptionSection(Section):
             wide=True,
         )
 
-    def _ce_figure(self, data: ReportData, by_key: dict[tuple[str, str], Any]) -> Figure:
+    def _ce_figure(self, data: ReportData, by_key: dict[tuple[str, str], Any]) -> Figure | None:
+        """The CE / mCE dot plot; None when no model has a single finite CE (e.g. only some severities stored)."""
         entries = {e.id: e for e in data.entries}
         names = sorted({n for s in by_key.values() for n in s.ce})
         lines, rows = [], []
@@ -223,6 +230,8 @@ class CorruptionSection(Section):
                     **{f"ce_{n}": _finite(s.ce.get(n)) for n in names},
                 }
             )
+        if not lines:
+            return None
         categories = names + (["mCE (15 common)"] if any("mCE (15 common)" in ln.points for ln in lines) else [])
         return Figure(
             id="corruption-errors",
