@@ -80,7 +80,8 @@ def check_report(page: Any, log: dict[str, list], html: Path, figures: list[str]
             const box = svg ? svg.getBoundingClientRect() : null;
             const marks = svg ? svg.querySelectorAll(".mark, .curve").length : 0;
             if (fig.offsetParent === null) { return [id, "hidden"]; }
-            if (!box || box.width < 100 || box.height < 50) { return [id, "not drawn"]; }  // a one-row dot plot is ~70 px
+            // a one-row dot plot is about 70 px high
+            if (!box || box.width < 100 || box.height < 50) { return [id, "not drawn"]; }
             return [id, marks > 0 ? "ok" : "empty"];
         })""",
         figures,
