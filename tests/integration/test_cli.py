@@ -181,3 +181,22 @@ def test_a_suite_with_a_missing_dataset_stops_before_any_work(capsys, env, data_
     assert code == 2 and "imagenet_v2: no dataset folder" in err and "Expected layout" in err
     assert not (env / "cache" / "features").exists()  # nothing was encoded, not even the datasets that exist
     assert not store.exists()  # and no empty results store was left behind
+
+
+def test_an_ood_set_whose_in_distribution_set_is_missing_stops_before_any_work(capsys, env, tmp_path):
+    store = env / "ood.db"
+    code, _, err = cli(
+        capsys,
+        "run",
+        "-m",
+        "zoo:sup-cnn-tiny",
+        "-b",
+        "factorworld_ood(id='imagenet', n=16)",
+        "--data-root",
+        str(tmp_path / "empty"),
+        "--store",
+        str(store),
+        "--no-progress",
+    )
+    assert code == 2 and "imagenet: no dataset folder" in err and "Expected layout" in err
+    assert not (env / "cache" / "features").exists() and not store.exists()

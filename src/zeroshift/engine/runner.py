@@ -32,6 +32,7 @@ import torch
 
 from zeroshift.data import make_benchmark
 from zeroshift.data.base import Benchmark, Dataset, LabelSpace
+from zeroshift.data.ood import OODBenchmark
 from zeroshift.engine.cache import Cache, atomic_write_bytes
 from zeroshift.engine.loader import PixelDataset, default_workers, make_loader
 from zeroshift.engine.outputs import Classifier, LocalOutputs, Outputs, class_logits
@@ -546,6 +547,8 @@ class Runner:
         load_prompts(spec.prompts)
         check_gradients(handle, shift)
         self.dataset_of(benchmark)  # a missing dataset stops a suite before its first run, not hours into it
+        if isinstance(benchmark, OODBenchmark):  # scored against its in-distribution set: that one must be there too
+            self.dataset_of(benchmark.id_benchmark())
 
     def dataset_of(self, benchmark: Benchmark) -> Dataset:
         """The samples of a benchmark, listed once per runner (a suite of 95 corruptions lists ImageNet once)."""
