@@ -9,7 +9,7 @@ the HTML report of its results database, a summary table (top-1 per model and be
 Example:
     >>> plan = demo_plan(quick=True)
     >>> plan.models[:1], plan.limit
-    (['zoo:clip-cnn-diverse'], 96)
+    (['zoo:clip-cnn-diverse'], 48)
 
 """
 

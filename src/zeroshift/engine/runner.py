@@ -10,10 +10,13 @@
 The model is loaded only if something must be encoded: a run whose features and head are cached reads the
 model's facts (kind, logit scale, metadata) from a small JSON beside the banks.
 
+How runs execute is :class:`~zeroshift.engine.options.RunOptions`; what a metric group may ask while a run is
+going is :class:`~zeroshift.engine.context.EvalContext`.
+
 Example:
-    >>> opts = RunOptions(batch_size=32, limit=10)
-    >>> opts.batch_size, opts.on_bad_image
-    (32, 'skip')
+    >>> runner = Runner(RunOptions(limit=10))
+    >>> runner.options.limit, runner.store is None
+    (10, True)
 
 """
 
@@ -22,9 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections import Counter
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,7 +34,9 @@ from zeroshift.data import make_benchmark
 from zeroshift.data.base import Benchmark, Dataset, LabelSpace
 from zeroshift.data.ood import OODBenchmark
 from zeroshift.engine.cache import Cache, atomic_write_bytes
+from zeroshift.engine.context import EncodeStats, EvalContext
 from zeroshift.engine.loader import PixelDataset, default_workers, make_loader
+from zeroshift.engine.options import RunOptions, autocast_dtype, resolve_device
 from zeroshift.engine.outputs import Classifier, LocalOutputs, Outputs, class_logits
 from zeroshift.engine.progress import progress_bar
 from zeroshift.engine.provenance import provenance
@@ -52,203 +54,6 @@ from zeroshift.specs import CallSpec, RunSpec, fingerprint
 
 #: artefact kinds of the image banks and what their fingerprints say they hold
 ARTEFACTS = {"features": "image features", "local": "patch embeddings (float16)"}
-
-
-@dataclass
-class RunOptions:
-    """How runs execute (never what they measure: that is the RunSpec).
-
-    Attributes:
-        data_root: folder holding the datasets in their published layouts.
-        store: results store path or SQLAlchemy URL; None keeps records in memory only.
-        cache_dir: artefact cache (default ``$ZEROSHIFT_CACHE`` or the platform cache dir).
-        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
-        precision: ``auto`` (autocast on GPU, fp32 on CPU), ``fp32``, ``bf16`` or ``fp16``.
-        batch_size: images per forward pass.
-        workers: loader worker processes (None: half the cores).
-        limit: evaluate a seeded random subset of this many samples.
-        save_samples: store per-sample outputs with the record.
-        on_bad_image: ``skip`` (count and go on) or ``fail`` (stop at the first bad image).
-        metrics: metric groups to compute instead of the benchmark's defaults.
-        metric_params: per-group keyword arguments, e.g. ``{"calibration": {"n_bins": 15}}``.
-        bootstrap: bootstrap resamples for confidence intervals (0 disables them).
-        model_meta: user-supplied model metadata (``training_data=...``).
-        progress: draw progress bars.
-        chunk_rows: features written per cache chunk (a killed run loses at most one chunk).
-        chunk_seconds: or after this many seconds, whichever comes first.
-        skip_existing: return the stored record of a condition already evaluated with the same weights, data
-            and protocol instead of evaluating it again (a suite killed midway resumes where it stopped).
-
-    """
-
-    data_root: str | Path | None = None
-    store: str | None = None
-    cache_dir: str | Path | None = None
-    device: str = "auto"
-    precision: str = "auto"
-    batch_size: int = 64
-    workers: int | None = None
-    limit: int | None = None
-    save_samples: bool = False
-    on_bad_image: str = "skip"
-    metrics: tuple[str, ...] | None = None
-    metric_params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    bootstrap: int = DEFAULT_BOOTSTRAP["n_boot"]
-    model_meta: dict[str, str] = field(default_factory=dict)
-    progress: bool = False
-    chunk_rows: int = 1024
-    chunk_seconds: float = 30.0
-    skip_existing: bool = False
-
-    def __post_init__(self) -> None:
-        if self.on_bad_image not in ("skip", "fail"):
-            raise UsageError(f"--on-bad-image must be 'skip' or 'fail', got {self.on_bad_image!r}")
-        if self.batch_size < 1:
-            raise UsageError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if self.workers is not None and self.workers < 0:
-            raise UsageError(f"--workers must be 0 or more, got {self.workers}")
-        if self.limit is not None and self.limit < 1:
-            raise UsageError(f"--limit must be at least 1, got {self.limit}")
-        if self.precision not in ("auto", "fp32", "bf16", "fp16"):
-            raise UsageError(f"--precision must be auto, fp32, bf16 or fp16, got {self.precision!r}")
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> cuda when available, else cpu; anything else is checked."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise UsageError(f"--device: unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
-    return device
-
-
-def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for a precision setting (None: run in fp32)."""
-    if precision == "auto":
-        return torch.bfloat16 if device.type == "cuda" else None
-    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-
-
-@dataclass
-class EncodeStats:
-    """What happened while producing the features of one condition."""
-
-    total: int = 0
-    fingerprint: str = ""
-    from_cache: int = 0
-    encoded: int = 0
-    seconds: float = 0.0
-    skipped: Counter = field(default_factory=Counter)
-    skipped_examples: dict[str, list[str]] = field(default_factory=dict)
-    converted: Counter = field(default_factory=Counter)
-
-    def as_dict(self) -> dict[str, Any]:
-        """For the record's ``counts``."""
-        out = asdict(self)
-        out["skipped"] = dict(self.skipped)
-        out["converted"] = dict(self.converted)
-        out["evaluated"] = self.total - sum(self.skipped.values())
-        out["images_per_s"] = self.encoded / self.seconds if self.seconds > 0 else None
-        return out
-
-
-@dataclass
-class EvalContext:
-    """What a metric group or a shift's ``prepare`` may ask beyond the outputs of its own condition.
-
-    ``outputs(...)`` returns the outputs of another condition of the same model (another benchmark, the clean
-    version of a shifted benchmark, an OOD set), computed through the same caches; ``local_outputs(...)`` its
-    patch embeddings (zero-shot ViTs). What they had to encode is recorded in the run's ``counts["related"]``.
-    """
-
-    runner: Runner
-    spec: RunSpec
-    handle: ModelHandle
-    benchmark: Benchmark
-    dataset: Dataset
-    label_space: LabelSpace
-    prompts: PromptSet
-    shift: Shift | None
-    sample_columns: dict[str, list[Any]] = field(default_factory=dict)
-    protocol: dict[str, Any] = field(default_factory=dict)
-    _shift_params: list[dict[str, Any]] | None = field(default=None, repr=False)
-    _shift_params_ready: bool = field(default=False, repr=False)
-
-    def shift_params(self) -> list[dict[str, Any]] | None:
-        """The shift's per-sample parameters (``Shift.prepare``), aligned with ``dataset``; computed once.
-
-        The encoder hands them to the shift; metric groups read them (e.g. the class a typographic attack wrote),
-        also when every feature came from the cache.
-        """
-        if not self._shift_params_ready:
-            self._shift_params = self.shift.prepare(self) if self.shift is not None else None
-            if self._shift_params is not None and len(self._shift_params) != len(self.dataset):
-                raise RuntimeError(
-                    f"{self.shift.name}.prepare returned {len(self._shift_params)} rows for {len(self.dataset)} samples"
-                )
-            self._shift_params_ready = True
-        return self._shift_params
-
-    #: encode statistics of the other conditions metric groups asked for (recorded in ``counts["related"]``)
-    related: list[dict[str, Any]] = field(default_factory=list)
-
-    def _spec(self, benchmark: str | CallSpec | None, shift: str | CallSpec | None, label_space: str | None) -> RunSpec:
-        bench_spec = CallSpec.parse(benchmark) if benchmark is not None else CallSpec.parse(self.benchmark.canonical)
-        return RunSpec(
-            self.spec.model,
-            bench_spec,
-            CallSpec.parse(shift) if shift else None,
-            self.spec.prompts,
-            label_space if benchmark is not None else (label_space or self.label_space.name),
-            self.spec.seed,
-        )
-
-    def _note(self, ctx: EvalContext, artefact: str, stats: EncodeStats) -> None:
-        self.related.append(
-            {
-                "benchmark": ctx.spec.benchmark.canonical,
-                "shift": ctx.spec.shift.canonical if ctx.spec.shift else None,
-                "label_space": ctx.label_space.name,
-                "artefact": artefact,
-                "fingerprint": stats.fingerprint,
-                "total": stats.total,
-                "from_cache": stats.from_cache,
-                "encoded": stats.encoded,
-                "skipped": dict(stats.skipped),
-            }
-        )
-
-    def outputs(
-        self,
-        benchmark: str | CallSpec | None = None,
-        shift: str | CallSpec | None = None,
-        label_space: str | None = None,
-        limit: int | None = None,
-    ) -> Outputs:
-        """Outputs of this model on another condition (default: this benchmark, clean)."""
-        out, stats, other = self.runner.outputs_for(self._spec(benchmark, shift, label_space), limit=limit)
-        self._note(other, "features", stats)
-        return out
-
-    def local_outputs(
-        self,
-        benchmark: str | CallSpec | None = None,
-        shift: str | CallSpec | None = None,
-        label_space: str | None = None,
-        limit: int | None = None,
-    ) -> LocalOutputs:
-        """Patch embeddings of this model on a condition (default: this benchmark, clean), for GL-MCM."""
-        out, stats, other = self.runner.local_outputs_for(self._spec(benchmark, shift, label_space), limit=limit)
-        self._note(other, "local", stats)
-        return out
-
-    def save_column(self, name: str, values: list[Any]) -> None:
-        """Attach a per-sample column (e.g. an OOD score) to the saved samples of this run."""
-        self.sample_columns[name] = list(values)
 
 
 class Runner:
@@ -803,7 +608,7 @@ def default_metric_groups(benchmark: Benchmark, shift: Shift | None) -> tuple[st
     Example:
         >>> from zeroshift.data import make_benchmark
         >>> from zeroshift.shifts import make_shift
-        >>> default_metric_groups(make_benchmark("imagenet", None), make_shift("pgd(eps=0.01)"))
+        >>> default_metric_groups(make_benchmark("imagenet_r", None), make_shift("pgd(eps=0.01)"))
         ('accuracy', 'adversarial')
 
     """
