@@ -200,3 +200,17 @@ def test_an_ood_set_whose_in_distribution_set_is_missing_stops_before_any_work(c
     )
     assert code == 2 and "imagenet: no dataset folder" in err and "Expected layout" in err
     assert not (env / "cache" / "features").exists() and not store.exists()
+
+
+@pytest.mark.parametrize(
+    ("metric", "message"),
+    [("ood", "factorworld is not an OOD benchmark"), ("typographic", "needs a typographic shift")],
+)
+def test_a_metric_group_that_does_not_apply_stops_before_any_work(capsys, env, metric, message):
+    store = env / "groups.db"
+    code, _, err = cli(
+        capsys, "run", "-m", "zoo:sup-cnn-tiny", "-b", "factorworld(n=16)", "--metrics", metric,
+        "--store", str(store), "--no-progress",
+    )  # fmt: skip
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (env / "cache" / "features").exists() and not store.exists()

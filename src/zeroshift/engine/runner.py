@@ -351,6 +351,7 @@ class Runner:
         shift = make_shift(spec.shift) if spec.shift is not None else None
         load_prompts(spec.prompts)
         check_gradients(handle, shift)
+        check_metric_groups(self.options.metrics or default_metric_groups(benchmark, shift), benchmark, shift)
         self.dataset_of(benchmark)  # a missing dataset stops a suite before its first run, not hours into it
         if isinstance(benchmark, OODBenchmark):  # scored against its in-distribution set: that one must be there too
             self.dataset_of(benchmark.id_benchmark())
@@ -580,6 +581,24 @@ def group_artefacts(group: Any, params: dict[str, Any]) -> set[str]:
     """
     declare = getattr(group, "artefacts", None)
     return set(declare(**params)) if declare is not None else set()
+
+
+def check_metric_groups(names: Any, benchmark: Benchmark, shift: Shift | None) -> None:
+    """Ask each metric group whether it applies to a condition, before any work: its optional
+    ``check(benchmark, shift)`` attribute raises UsageError when it does not (``ood`` on a labelled set, ...).
+
+    Example:
+        >>> from zeroshift.shifts import make_shift
+        >>> check_metric_groups(["accuracy", "typographic"], make_benchmark("imagenet_r", None), None)
+        Traceback (most recent call last):
+        ...
+        zeroshift.errors.UsageError: the typographic metric group needs a typographic shift (--shift "typographic()")
+
+    """
+    for name in names:
+        check = getattr(metrics.get(name), "check", None)
+        if check is not None:
+            check(benchmark, shift)
 
 
 def check_gradients(handle: ModelHandle, shift: Shift | None) -> None:

@@ -51,8 +51,7 @@ def adversarial_group(outputs: Any, ctx: Any, **boot: Any) -> list[MetricValue]:
 
     """
     shift = getattr(ctx, "shift", None)
-    if shift is None or shift.kind != "attack":
-        raise UsageError("the adversarial metric group needs an attack shift, e.g. --shift \"pgd(eps='4/255')\"")
+    needs_attack_shift(getattr(ctx, "benchmark", None), shift)
     settings = {**DEFAULT_BOOTSTRAP, **boot}
     paired = paired_with_clean(outputs, ctx)
     n = int(paired.rows.size)
@@ -247,3 +246,20 @@ def min_epsilon_group(
 
 
 min_epsilon_group.check_params = check_min_epsilon_params  # type: ignore[attr-defined]
+
+
+def needs_attack_shift(benchmark: Any, shift: Any) -> None:
+    """The ``adversarial`` group's check: it compares an attack run with its clean run, so it needs an attack.
+
+    Example:
+        >>> needs_attack_shift(None, None)
+        Traceback (most recent call last):
+        ...
+        zeroshift.errors.UsageError: the adversarial metric group needs an attack shift, e.g. --shift "pgd(eps='4/255')"
+
+    """
+    if shift is None or shift.kind != "attack":
+        raise UsageError("the adversarial metric group needs an attack shift, e.g. --shift \"pgd(eps='4/255')\"")
+
+
+adversarial_group.check = needs_attack_shift  # type: ignore[attr-defined]

@@ -373,15 +373,28 @@ def ood_artefacts(scores: Any = DEFAULT_SCORES, **_: Any) -> set[str]:
     return {"local"} if "glmcm" in _score_names(scores) else set()
 
 
-def _id_spec(ctx: Any) -> str:
-    bench = ctx.benchmark
-    id_spec = getattr(bench, "id_spec", None)
-    if bench.labelled or id_spec is None:
+def needs_ood_benchmark(benchmark: Any, shift: Any = None) -> None:
+    """The ``ood`` group's check: it scores an unlabelled OOD set against the set its ``id`` names.
+
+    Example:
+        >>> from zeroshift.data import make_benchmark
+        >>> needs_ood_benchmark(make_benchmark("imagenet_o", None))
+        >>> needs_ood_benchmark(make_benchmark("imagenet_r", None))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        zeroshift.errors.UsageError: the ood metric group ...; imagenet_r is not an OOD benchmark (try ...)
+
+    """
+    if benchmark.labelled or getattr(benchmark, "id_spec", None) is None:
         raise UsageError(
-            f"the ood metric group scores an OOD set against its in-distribution set; {bench.name} is not an OOD "
-            "benchmark (try -b \"imagenet_o(id='imagenet')\" or -b \"ood_folder(path='/x', id='imagenet')\")"
+            f"the ood metric group scores an OOD set against its in-distribution set; {benchmark.name} is not an "
+            "OOD benchmark (try -b \"imagenet_o(id='imagenet')\" or -b \"ood_folder(path='/x', id='imagenet')\")"
         )
-    return id_spec
+
+
+def _id_spec(ctx: Any) -> str:
+    needs_ood_benchmark(ctx.benchmark)
+    return ctx.benchmark.id_spec
 
 
 def _id_condition(fetch: Callable[..., Any], id_spec: str, ctx: Any) -> Any:
@@ -500,6 +513,7 @@ def ood_group(
 
 
 ood_group.artefacts = ood_artefacts  # type: ignore[attr-defined]
+ood_group.check = needs_ood_benchmark  # type: ignore[attr-defined]
 
 
 def _metric_values(

@@ -46,8 +46,7 @@ def typographic_group(outputs: Any, ctx: Any, **boot: Any) -> list[MetricValue]:
 
     """
     shift = getattr(ctx, "shift", None)
-    if shift is None or shift.name != "typographic":
-        raise UsageError('the typographic metric group needs a typographic shift (--shift "typographic()")')
+    needs_typographic_shift(getattr(ctx, "benchmark", None), shift)
     settings = {**DEFAULT_BOOTSTRAP, **boot}
     params = ctx.shift_params()
     written_all = np.asarray([p["written"] for p in params], dtype=np.int64)
@@ -83,3 +82,20 @@ def typographic_group(outputs: Any, ctx: Any, **boot: Any) -> list[MetricValue]:
         "control": mode == "correct",
     }
     return values
+
+
+def needs_typographic_shift(benchmark: Any, shift: Any) -> None:
+    """The group's check: it compares a typographic run with its clean run, so it needs a typographic shift.
+
+    Example:
+        >>> needs_typographic_shift(None, None)
+        Traceback (most recent call last):
+        ...
+        zeroshift.errors.UsageError: the typographic metric group needs a typographic shift (--shift "typographic()")
+
+    """
+    if shift is None or shift.name != "typographic":
+        raise UsageError('the typographic metric group needs a typographic shift (--shift "typographic()")')
+
+
+typographic_group.check = needs_typographic_shift  # type: ignore[attr-defined]
