@@ -99,7 +99,8 @@ def bootstrap_ci(
 
 def _resample_blocks(n: int, n_boot: int, seed: int) -> Iterator[np.ndarray]:
     """The bootstrap resamples of ``n`` samples (rows of index arrays), drawn a block of about 2 MB at a time
-    (small enough to stay in cache; a block per call instead of a call per replicate is what saves the time)."""
+    (small enough to stay in cache; a block per call instead of a call per replicate is what saves the time).
+    """
     rng = np.random.default_rng(seed)
     block = max(1, (1 << 18) // n)
     for start in range(0, n_boot, block):
