@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from zeroshift.cli.main import main
+from zeroshift.results.store import Store
 
 
 def cli(capsys, *args):
@@ -214,3 +215,25 @@ def test_a_metric_group_that_does_not_apply_stops_before_any_work(capsys, env, m
     )  # fmt: skip
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not (env / "cache" / "features").exists() and not store.exists()
+
+
+def test_suite_runs_without_metrics_get_their_benchmark_defaults(capsys, env, tmp_path):
+    # a run's metric groups never leak into the next run of the suite
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(
+        "runs:\n"
+        "  - {benchmark: 'factorworld(n=24)', metrics: [accuracy, calibration]}\n"
+        "  - {benchmark: 'factorworld_ood(n=24, id=\"factorworld(n=24)\")'}\n"
+        "  - {benchmark: 'factorworld(n=24)'}\n"
+    )
+    store = env / "suite.db"
+    code, _, err = cli(
+        capsys, "run", "-m", "zoo:sup-cnn-tiny", "--suite", str(suite), "--store", str(store), "--no-progress"
+    )
+    assert code == 0, err
+    groups = sorted((r.benchmark.split("(")[0], tuple(r.protocol["metric_groups"])) for r in Store(str(store)).records())
+    assert groups == [
+        ("factorworld", ("accuracy", "calibration")),
+        ("factorworld", ("accuracy", "factor_accuracy")),
+        ("factorworld_ood", ("ood",)),
+    ]

@@ -103,28 +103,30 @@ def run(
             )
         models.append(spec)
     runner = Runner(options)
+    # the runs as (spec, metric groups): a suite entry's groups, else --metrics, else the benchmark's defaults
+    runs = [
+        (RunSpec.make(spec_model, p.benchmark, p.shift, prompt_set, label_space or p.label_space, seed),
+         p.metrics or options.metrics)
+        for spec_model in models
+        for p in planned
+        for prompt_set in prompts or p.prompts or ["openai"]
+    ]  # fmt: skip
     # every planned run is checked before the first one starts: a bad spec costs nothing
-    for spec_model in models:
-        for p in planned:
-            for prompt_set in prompts or ["openai"]:
-                runner.check(
-                    RunSpec.make(spec_model, p.benchmark, p.shift, prompt_set, label_space or p.label_space, seed)
-                )
+    for spec, groups in runs:
+        runner.options.metrics = groups
+        runner.check(spec)
     for group, params in options.metric_params.items():
         check_params = getattr(metric_registry.get(group), "check_params", None)
         if check_params is not None:
             check_params(**params)
     console = Console()
     records = []
-    for spec_model in models:
-        for p in planned:
-            for prompt_set in prompts or p.prompts or ["openai"]:
-                runner.options.metrics = p.metrics or options.metrics
-                spec = RunSpec.make(spec_model, p.benchmark, p.shift, prompt_set, label_space or p.label_space, seed)
-                record = runner.run(spec)
-                records.append(record)
-                if as_json:
-                    print(record.to_json(), flush=True)
+    for spec, groups in runs:
+        runner.options.metrics = groups
+        record = runner.run(spec)
+        records.append(record)
+        if as_json:
+            print(record.to_json(), flush=True)
     if not as_json:
         console.print(records_table(records))
         console.print(
