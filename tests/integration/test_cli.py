@@ -231,7 +231,8 @@ def test_suite_runs_without_metrics_get_their_benchmark_defaults(capsys, env, tm
         capsys, "run", "-m", "zoo:sup-cnn-tiny", "--suite", str(suite), "--store", str(store), "--no-progress"
     )
     assert code == 0, err
-    groups = sorted((r.benchmark.split("(")[0], tuple(r.protocol["metric_groups"])) for r in Store(str(store)).records())
+    records = Store(str(store)).records()
+    groups = sorted((r.benchmark.split("(")[0], tuple(r.protocol["metric_groups"])) for r in records)
     assert groups == [
         ("factorworld", ("accuracy", "calibration")),
         ("factorworld", ("accuracy", "factor_accuracy")),
