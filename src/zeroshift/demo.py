@@ -53,9 +53,7 @@ class DemoResult:
 def _expand_models(entries: list[str]) -> list[str]:
     from zeroshift.models.zoo import ZooModel
 
-    models: list[str] = []
-    for entry in entries:
-        models.extend(f"zoo:{n}" for n in ZooModel.names()) if entry == "zoo:*" else models.append(entry)
+    models = [m for entry in entries for m in ([f"zoo:{n}" for n in ZooModel.names()] if entry == "zoo:*" else [entry])]
     return list(dict.fromkeys(models))
 
 
