@@ -222,6 +222,8 @@ def run_demo(
         limit=plan.limit,
         bootstrap=plan.bootstrap,
         progress=progress,
+        # a demo run again into the same folder (or after an interruption) reuses the records it already has
+        skip_existing=True,
     )
     runner = Runner(options)
     records: list[RunRecord] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from zeroshift.data import make_benchmark
-from zeroshift.demo import demo_plan
+from zeroshift.demo import demo_plan, run_demo
 from zeroshift.results.store import Store
 from zeroshift.shifts import make_shift
 from zeroshift.specs import CallSpec
@@ -46,3 +46,12 @@ def test_quick_demo_runs_offline_from_a_fresh_environment(quick_demo):
     assert clip["clean"] == openai_clean.metric("top1").value
     assert clip["sketch"] < clip["clean"]
     assert not (out.parent / "zeroshift-results.db").exists()  # nothing written outside --out and the cache
+
+
+def test_running_the_demo_again_reuses_its_records(quick_demo):
+    out, _ = quick_demo
+    store = Store(str(out / "results.db"))
+    before = {r.run_id for r in store.records()}
+    again = run_demo(out, quick=True, progress=False, cache_dir=out.parent / "fresh-cache")
+    assert {r.run_id for r in again.records} == before  # every condition came back from the store
+    assert Store(str(out / "results.db")).count() == len(before)  # and nothing was written twice

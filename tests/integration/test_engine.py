@@ -146,3 +146,14 @@ def test_skip_existing_returns_the_stored_record(tmp_path, data_root, tiny_clip)
         RunSpec.make(tiny_clip, "imagenet_r", prompts="openai")
     )
     assert other.run_id != first.run_id and Store(store).count() == 2  # another prompt set is another condition
+
+
+def test_skip_existing_never_takes_a_shifted_record_for_the_clean_one(tmp_path):
+    store = str(tmp_path / "r.db")
+    clean = RunSpec.make("zoo:sup-cnn-tiny", "factorworld(n=16)")
+    shifted = RunSpec.make("zoo:sup-cnn-tiny", "factorworld(n=16)", "corruption(name='fog', severity=5)")
+    runner = Runner(RunOptions(cache_dir=tmp_path / "cache", store=store, workers=0, bootstrap=0, skip_existing=True))
+    first = runner.run(clean)
+    blurred = runner.run(shifted)
+    assert runner.run(clean).run_id == first.run_id and runner.run(shifted).run_id == blurred.run_id
+    assert Store(store).count() == 2

@@ -477,7 +477,8 @@ class Runner:
             self.store.records(model=str(ctx.handle.spec), benchmark=ctx.spec.benchmark.canonical, shift=shift)
         ):
             same = (
-                record.label_space == ctx.label_space.name
+                record.shift == shift  # the store's filter reads shift=None as "any shift", not as "clean"
+                and record.label_space == ctx.label_space.name
                 and record.seed == ctx.spec.seed
                 and record.fingerprints.get("model") == ctx.handle.fingerprint
                 and record.fingerprints.get("dataset") == dataset_fp
