@@ -102,7 +102,8 @@ def demo_plan(quick: bool = False, preset: str = "demo") -> DemoPlan:
 class HeadlineColumn:
     """One column of the demo's headline table: the mean of ``metric`` over the records of one condition.
 
-    ``shift`` is a shift name (any parameters match) or a spec whose given parameters must match.
+    ``benchmark`` is a canonical spec (defaults filled in, as records hold it); ``shift`` is a shift name (any
+    parameters match) or a spec whose given parameters must match.
     """
 
     label: str
@@ -113,7 +114,7 @@ class HeadlineColumn:
 
     def matches(self, record: RunRecord) -> bool:
         """Whether ``record`` measured this column's condition (fixed-head models have only the default column)."""
-        if record.benchmark != _canonical_benchmark(self.benchmark):
+        if record.benchmark != self.benchmark:
             return False
         zero_shot = record.model_info.get("kind") == "zero_shot"
         if record.prompts != self.prompts if zero_shot else self.prompts != "openai":
@@ -124,12 +125,6 @@ class HeadlineColumn:
         return want.name == got.name and all(got.kwargs.get(k) == v for k, v in want.params)
 
 
-def _canonical_benchmark(spec: str) -> str:
-    from zeroshift.data import make_benchmark
-
-    return make_benchmark(spec, None).canonical
-
-
 def headline_columns(preset: str = "demo") -> list[HeadlineColumn]:
     """The ``headline`` columns of a demo preset.
 
@@ -138,7 +133,14 @@ def headline_columns(preset: str = "demo") -> list[HeadlineColumn]:
         ['clean', 'simple', 'sketch']
 
     """
-    return [HeadlineColumn(**{k: str(v) for k, v in c.items()}) for c in load_suite(preset).get("headline") or []]
+    from zeroshift.data import make_benchmark
+
+    columns = []
+    for entry in load_suite(preset).get("headline") or []:
+        fields = {k: str(v) for k, v in entry.items()}
+        fields["benchmark"] = make_benchmark(fields["benchmark"], None).canonical  # as records hold it
+        columns.append(HeadlineColumn(**fields))
+    return columns
 
 
 def headline(records: list[RunRecord], preset: str = "demo") -> dict[str, dict[str, float]]:

@@ -351,10 +351,14 @@ class Runner:
         shift = make_shift(spec.shift) if spec.shift is not None else None
         load_prompts(spec.prompts)
         check_gradients(handle, shift)
-        check_metric_groups(self.options.metrics or default_metric_groups(benchmark, shift), benchmark, shift)
+        check_metric_groups(self.metric_groups(benchmark, shift), benchmark, shift)
         self.dataset_of(benchmark)  # a missing dataset stops a suite before its first run, not hours into it
         if isinstance(benchmark, OODBenchmark):  # scored against its in-distribution set: that one must be there too
             self.dataset_of(benchmark.id_benchmark())
+
+    def metric_groups(self, benchmark: Benchmark, shift: Shift | None) -> tuple[str, ...]:
+        """The groups a run computes: ``options.metrics``, else the benchmark's and the shift's defaults."""
+        return tuple(self.options.metrics or default_metric_groups(benchmark, shift))
 
     def dataset_of(self, benchmark: Benchmark) -> Dataset:
         """The samples of a benchmark, listed once per runner (a suite of 95 corruptions lists ImageNet once)."""
@@ -471,7 +475,7 @@ class Runner:
         """A stored record of exactly this condition (same model weights, data content and protocol), if any."""
         if self.store is None:
             return None
-        groups = list(self.options.metrics or default_metric_groups(ctx.benchmark, ctx.shift))
+        groups = list(self.metric_groups(ctx.benchmark, ctx.shift))
         shift = ctx.spec.shift.canonical if ctx.spec.shift else None
         for record in reversed(
             self.store.records(model=str(ctx.handle.spec), benchmark=ctx.spec.benchmark.canonical, shift=shift)
@@ -498,7 +502,7 @@ class Runner:
         dataset_fp = hashlib.sha256("\n".join(ctx.dataset.content_keys()).encode()).hexdigest()[:24]
         if self.options.skip_existing and (existing := self.existing_record(ctx, dataset_fp)) is not None:
             return existing
-        groups = self.options.metrics or default_metric_groups(ctx.benchmark, ctx.shift)
+        groups = self.metric_groups(ctx.benchmark, ctx.shift)
         boot = {**DEFAULT_BOOTSTRAP, "n_boot": self.options.bootstrap}
         params = {group: {**boot, **self.options.metric_params.get(group, {})} for group in groups}
         # a group may read more than class scores (GL-MCM reads patch embeddings): encode those in the same pass
