@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from zeroshift.engine.cache import Cache
+from zeroshift.core.vectors import Cache
 from zeroshift.errors import UsageError
 
 app = typer.Typer(help="Inspect or clear the artefact cache.", no_args_is_help=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -34,8 +33,6 @@ class RunOptions:
         limit: evaluate a seeded random subset of this many samples.
         save_samples: store per-sample outputs with the record.
         on_bad_image: ``skip`` (count and go on) or ``fail`` (stop at the first bad image).
-        metrics: metric groups to compute instead of the benchmark's defaults.
-        metric_params: per-group keyword arguments, e.g. ``{"calibration": {"n_bins": 15}}``.
         bootstrap: bootstrap resamples for confidence intervals (0 disables them).
         model_meta: user-supplied model metadata (``training_data=...``).
         progress: draw progress bars.
@@ -56,8 +53,6 @@ class RunOptions:
     limit: int | None = None
     save_samples: bool = False
     on_bad_image: str = "skip"
-    metrics: tuple[str, ...] | None = None
-    metric_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     bootstrap: int = DEFAULT_BOOTSTRAP["n_boot"]
     model_meta: dict[str, str] = field(default_factory=dict)
     progress: bool = False

@@ -33,11 +33,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
+from zeroshift.core.lazy import torch
+from zeroshift.core.numeric import finite_rows
 from zeroshift.errors import DatasetError, UsageError
-from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue, stratified_bootstrap
-from zeroshift.metrics.calibration import finite_rows
+from zeroshift.metrics.base import MetricValue, stratified_bootstrap
+from zeroshift.metrics.group import GroupResult, MetricSpec, Need, Params, metric_group
+from zeroshift.params import Param
 from zeroshift.registry import Registry
 
 # --- detection metrics ---------------------------------------------------------------------------------------
@@ -302,7 +304,7 @@ def glmcm_score(x: ScoreInputs, chunk: int = 256) -> np.ndarray:
     """GL-MCM (Miyai et al. 2023): ``mcm + lambda * local_mcm`` with ``lambda`` = ``glmcm_lambda`` (1).
 
     Example:
-        >>> from zeroshift.engine.outputs import LocalOutputs
+        >>> from zeroshift.core.outputs import LocalOutputs
         >>> from zeroshift.data.base import LabelSpace
         >>> space = LabelSpace.from_columns("full", ["a", "b"], "u", ["a", "b"], [0, 1])
         >>> loc = LocalOutputs(["x"], torch.tensor([[[1.0, 0.0]]]), torch.eye(2), space)
@@ -360,10 +362,14 @@ def _score_names(requested: Any) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _scores(value: Any) -> tuple[str, ...]:
+    return tuple(_score_names(value))
+
+
 def ood_artefacts(scores: Any = DEFAULT_SCORES, **_: Any) -> set[str]:
     """What the ``ood`` group reads beyond class scores: patch embeddings when GL-MCM is asked for.
 
-    The runner encodes them in the same pass as the global embeddings, so no image is encoded twice.
+    The engine encodes them in the same pass as the global embeddings, so no image is encoded twice.
 
     Example:
         >>> ood_artefacts(), ood_artefacts(scores=("msp",))
@@ -371,6 +377,11 @@ def ood_artefacts(scores: Any = DEFAULT_SCORES, **_: Any) -> set[str]:
 
     """
     return {"local"} if "glmcm" in _score_names(scores) else set()
+
+
+def _needs(params: Params) -> tuple[Need, ...]:
+    local = frozenset(ood_artefacts(params.scores))
+    return Need(None, local), Need("in_distribution", local)
 
 
 def needs_ood_benchmark(benchmark: Any, shift: Any = None) -> None:
@@ -385,37 +396,36 @@ def needs_ood_benchmark(benchmark: Any, shift: Any = None) -> None:
         zeroshift.errors.UsageError: the ood metric group ...; imagenet_r is not an OOD benchmark (try ...)
 
     """
-    if benchmark.labelled or getattr(benchmark, "id_spec", None) is None:
+    if benchmark.labelled or benchmark.in_distribution is None:
         raise UsageError(
             f"the ood metric group scores an OOD set against its in-distribution set; {benchmark.name} is not an "
             "OOD benchmark (try -b \"imagenet_o(id='imagenet')\" or -b \"ood_folder(path='/x', id='imagenet')\")"
         )
 
 
-def _id_spec(ctx: Any) -> str:
-    needs_ood_benchmark(ctx.benchmark)
-    return ctx.benchmark.id_spec
-
-
-def _id_condition(fetch: Callable[..., Any], id_spec: str, ctx: Any) -> Any:
-    """``fetch(benchmark=id_spec)``, saying why the in-distribution set is needed when its data is missing."""
+def _id_condition(read: Callable[[], Any], inputs: Any) -> Any:
+    """``read()`` of the in-distribution set, saying why it is needed when its data is missing."""
     try:
-        return fetch(benchmark=id_spec)
+        return read()
     except DatasetError as err:
         raise DatasetError(
-            f"{ctx.benchmark.name} is scored against its in-distribution set {id_spec} (the id parameter); {err}"
+            f"{inputs.benchmark.name} is scored against its in-distribution set {inputs.benchmark.in_distribution} "
+            f"(the id parameter); {err}"
         ) from None
 
 
-def _pair_id(outputs: Any, ctx: Any, id_samples: str) -> tuple[Any, np.ndarray | None, dict[str, Any]]:
+def _pair_id(outputs: Any, inputs: Any, id_samples: str) -> tuple[Any, np.ndarray | None, dict[str, Any]]:
     """The in-distribution outputs over the OOD set's label space (and the rows kept)."""
-    id_spec = _id_spec(ctx)
-    if id_samples not in ("space", "all"):
-        raise UsageError(f"ood.id_samples must be 'space' or 'all', got {id_samples!r}")
-    id_out = _id_condition(ctx.outputs, id_spec, ctx)
+    needs_ood_benchmark(inputs.benchmark)
+    view = inputs.related("in_distribution")
+    id_out = _id_condition(lambda: view.outputs, inputs)
     space = outputs.label_space
     rows = None
-    record = {"id_benchmark": id_spec, "id_label_space": id_out.label_space.name, "id_condition": "clean"}
+    record = {
+        "id_benchmark": inputs.benchmark.in_distribution,
+        "id_label_space": id_out.label_space.name,
+        "id_condition": "clean",
+    }
     if id_out.label_space.fingerprint_data != space.fingerprint_data:
         id_out = id_out.in_space(space)
         record["id_rescored_as"] = space.name
@@ -426,57 +436,78 @@ def _pair_id(outputs: Any, ctx: Any, id_samples: str) -> tuple[Any, np.ndarray |
     return id_out, rows, record
 
 
-def ood_group(
-    outputs: Any,
-    ctx: Any = None,
-    scores: Any = DEFAULT_SCORES,
-    tpr: float = 0.95,
-    energy_temperature: float = 1.0,
-    mcm_tau: float = 1.0,
-    glmcm_lambda: float = 1.0,
-    id_samples: str = "space",
-    hist_bins: int = 30,
-    **boot: Any,
-) -> list[MetricValue]:
-    """The ``ood`` metric group: OOD scores of an OOD set against its in-distribution set, four metrics each.
+_OOD_NAMES = {"msp": "MSP", "maxlogit": "max-logit", "energy": "energy", "mcm": "MCM", "glmcm": "GL-MCM"}
+_OOD_FIELDS = {"score": DEFAULT_SCORES}
 
-    Args:
-        outputs: outputs of the OOD benchmark (``labelled = False``, with an ``id`` parameter).
-        ctx: the EvalContext (the in-distribution outputs come through the caches).
-        scores: score names (``msp``, ``maxlogit``, ``energy``, ``mcm``, ``glmcm``); scores a model cannot give
-            (cosines for fixed heads, patch tokens for non-ViTs) are skipped and the reason recorded.
-        tpr: the TPR of FPR@TPR (0.95).
-        energy_temperature: ``T`` of the energy score (1).
-        mcm_tau: ``tau`` of MCM and GL-MCM (1).
-        glmcm_lambda: weight of GL-MCM's local part (1).
-        id_samples: when the OOD set's label space is a subset (ImageNet-O's 200 classes), ``space`` keeps only
-            in-distribution samples of those classes (the Hendrycks protocol), ``all`` keeps every sample.
-        hist_bins: bins of the ID/OOD score histograms stored in the details.
-        **boot: bootstrap settings (ID and OOD resampled separately).
+
+@metric_group(
+    "ood",
+    metrics=(
+        MetricSpec("{score}_auroc", "{score} AUROC", True, "area under ROC, in-distribution positive",
+                   _OOD_FIELDS, _OOD_NAMES),
+        MetricSpec("{score}_aupr_in", "{score} AUPR-in", True, "average precision, in-distribution positive",
+                   _OOD_FIELDS, _OOD_NAMES),
+        MetricSpec("{score}_aupr_out", "{score} AUPR-out", True, "average precision, OOD positive",
+                   _OOD_FIELDS, _OOD_NAMES),
+        MetricSpec("{score}_fpr95", "{score} FPR@95TPR", False, "OOD accepted at 95% of in-distribution accepted",
+                   _OOD_FIELDS, _OOD_NAMES),
+    ),  # fmt: skip
+    params={
+        "scores": Param(DEFAULT_SCORES, "scores to compute (msp, maxlogit, energy, mcm, glmcm)", check=_scores),
+        "tpr": Param(0.95, "the TPR of FPR@TPR"),
+        "energy_temperature": Param(1.0, "T of the energy score"),
+        "mcm_tau": Param(1.0, "tau of MCM and GL-MCM"),
+        "glmcm_lambda": Param(1.0, "weight of GL-MCM's local part"),
+        "id_samples": Param("space", "in-distribution samples kept when the OOD label space is a subset",
+                            choices=("space", "all")),
+        "hist_bins": Param(30, "bins of the ID/OOD score histograms stored in the details"),
+    },  # fmt: skip
+    needs=_needs,
+    check=needs_ood_benchmark,
+)
+def ood_group(inputs: Any, params: Params) -> GroupResult:
+    """OOD scores of an OOD set against its in-distribution set, four metrics each.
+
+    Parameters: ``scores`` (``msp``, ``maxlogit``, ``energy``, ``mcm``, ``glmcm``; scores a model cannot give --
+    cosines for fixed heads, patch tokens for non-ViTs -- are skipped and the reason recorded), ``tpr`` the TPR of
+    FPR@TPR (0.95), ``energy_temperature`` ``T`` of the energy score (1), ``mcm_tau`` ``tau`` of MCM and GL-MCM (1),
+    ``glmcm_lambda`` the weight of GL-MCM's local part (1), ``id_samples``: when the OOD set's label space is a
+    subset (ImageNet-O's 200 classes), ``space`` keeps only in-distribution samples of those classes (the Hendrycks
+    protocol), ``all`` keeps every sample; ``hist_bins`` the bins of the stored ID/OOD score histograms. ID and OOD
+    samples are resampled separately for the intervals.
 
     Metrics: ``<score>_auroc``, ``<score>_aupr_in``, ``<score>_aupr_out``, ``<score>_fpr95``; the histograms sit
     in ``<score>_auroc.details["histogram"]``.
 
     Example:
-        >>> ood_group.__name__
-        'ood_group'
+        >>> ood_group.needs_for(ood_group.resolve({"scores": ("msp",)}))
+        (Need(relation=None, artefacts=frozenset()), Need(relation='in_distribution', artefacts=frozenset()))
 
     """
-    names = _score_names(scores)
-    settings = {**DEFAULT_BOOTSTRAP, **{k: v for k, v in boot.items() if k in DEFAULT_BOOTSTRAP}}
-    params = {"energy_temperature": energy_temperature, "mcm_tau": mcm_tau, "glmcm_lambda": glmcm_lambda}
-    facts = ctx.runner.model_facts(ctx.handle)
-    local_possible = outputs.cosines is not None and facts.get("kind") == "zero_shot" and facts.get("supports_local")
+    outputs = inputs.outputs
+    names = list(params.scores)
+    settings = {k: v for k, v in params.bootstrap.items()}
+    score_params = {
+        "energy_temperature": params.energy_temperature,
+        "mcm_tau": params.mcm_tau,
+        "glmcm_lambda": params.glmcm_lambda,
+    }
+    model = inputs.model
+    local_possible = (
+        outputs.cosines is not None and model is not None and model.has_text_head and model.supports_local
+    )
     id_local = None
     if "glmcm" in names and local_possible:
         # patch embeddings first: the pass that encodes them fills the global bank too
-        id_local = _id_condition(ctx.local_outputs, _id_spec(ctx), ctx)
-    id_out, id_rows, record = _pair_id(outputs, ctx, id_samples)
+        view = inputs.related("in_distribution")
+        id_local = _id_condition(lambda: view.artefact("local"), inputs)
+    id_out, id_rows, record = _pair_id(outputs, inputs, params.id_samples)
     has_cos = outputs.cosines is not None and id_out.cosines is not None
     has_local = has_cos and bool(local_possible)
     skipped: dict[str, str] = {}
     values: list[MetricValue] = []
     computed: dict[str, str] = {}
+    columns: dict[str, list[Any]] = {}
     for name in names:
         score = ood_scores.get(name)
         if score.needs in ("cosines", "local") and not has_cos:
@@ -485,35 +516,31 @@ def ood_group(
         if score.needs == "local" and not has_local:
             skipped[name] = "needs patch embeddings in the joint space (open_clip ViTs)"
             continue
-        ood_in = ScoreInputs(outputs.logits, outputs.cosines, None, params)
-        id_in = ScoreInputs(id_out.logits, id_out.cosines, None, params)
+        ood_in = ScoreInputs(outputs.logits, outputs.cosines, None, score_params)
+        id_in = ScoreInputs(id_out.logits, id_out.cosines, None, score_params)
         if score.needs == "local":
-            ood_in.local = ctx.local_outputs().align(outputs.sample_ids)
+            ood_in.local = inputs.artefact("local").align(outputs.sample_ids)
             assert id_local is not None
             if record.get("id_rescored_as"):
                 id_local = id_local.in_space(outputs.label_space)
             id_in.local = id_local.align(id_out.sample_ids)
         ood_s, id_s = score.fn(ood_in), score.fn(id_in)
-        values += _metric_values(name, id_s, ood_s, tpr, hist_bins, settings)
+        values += _metric_values(name, id_s, ood_s, params.tpr, params.hist_bins, settings)
         computed[name] = score.definition
-        if ctx is not None:
-            ctx.save_column(f"ood_{name}", [None if np.isnan(v) else float(v) for v in ood_s])
-    if ctx is not None:
-        ctx.protocol["ood"] = {
+        columns[f"ood_{name}"] = [None if np.isnan(v) else float(v) for v in ood_s]
+    protocol = {
+        "ood": {
             **CONVENTIONS,
-            "tpr": tpr,
+            "tpr": params.tpr,
             "scores": computed,
             "skipped": skipped,
-            "params": params,
+            "params": score_params,
             **record,
             "n_id": len(id_out),
             "n_ood": len(outputs),
         }
-    return values
-
-
-ood_group.artefacts = ood_artefacts  # type: ignore[attr-defined]
-ood_group.check = needs_ood_benchmark  # type: ignore[attr-defined]
+    }
+    return GroupResult(values, protocol, columns)
 
 
 def _metric_values(

@@ -22,8 +22,8 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import torch
 
+from zeroshift.core.lazy import torch
 from zeroshift.errors import UsageError
 
 #: the search interval of T

@@ -181,6 +181,8 @@ class Attack(Shift):
 
     kind = "attack"
     metric_groups = ("adversarial",)
+    condition_kind = "adversarial"
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {"norm": NORMS, "target": TARGETS}
     #: whether ``norm`` may be chosen (FGSM is L-inf by definition)
     norms: ClassVar[tuple[str, ...]] = NORMS
 
@@ -205,6 +207,13 @@ class Attack(Shift):
         """``linf`` or ``l2``."""
         return self.params.get("norm", "linf")
 
+    def label(self) -> str:  # noqa: D102
+        eps = self.params["eps"]
+        radius = eps if isinstance(eps, str) else f"{float(eps):.4g}"
+        norm = {"linf": "L-inf", "l2": "L2"}.get(self.norm, self.norm)
+        target = f", targeted ({self.params['target']})" if self.params["target"] is not None else ""
+        return f"{self.name.upper()} {norm} {radius}{target}"
+
     def prepare(self, context: Any) -> list[dict[str, Any]] | None:
         """Per-sample targets of a targeted attack (label indices of the run's label space)."""
         ctx = context
@@ -219,11 +228,11 @@ class Attack(Shift):
         if mode == "random":
             out = []
             for i, sid in enumerate(ctx.dataset.sample_ids):
-                rng = np.random.default_rng([per_image_seed(ctx.spec.seed, self.canonical, sid), 1])
+                rng = np.random.default_rng([per_image_seed(ctx.seed, self.canonical, sid), 1])
                 t = int(rng.integers(n_classes - 1))
                 out.append(t + int(t >= labels[i]))
         else:
-            clean = ctx.outputs()
+            clean = ctx.clean_outputs()
             worst = dict(zip(clean.sample_ids, clean.logits.argmin(dim=1).tolist(), strict=True))
             out = [worst.get(sid, (int(labels[i]) + 1) % n_classes) for i, sid in enumerate(ctx.dataset.sample_ids)]
         return [{"target": t} for t in out]
