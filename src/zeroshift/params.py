@@ -67,7 +67,9 @@ def resolve_params(owner: str, declared: Mapping[str, Param], given: Mapping[str
     unknown = sorted(set(given) - set(declared))
     if unknown:
         known = ", ".join(sorted(declared)) or "none"
-        raise SpecError(f"{owner}: unknown parameter {unknown[0]!r}{suggest(unknown[0], sorted(declared))} (known: {known})")
+        raise SpecError(
+            f"{owner}: unknown parameter {unknown[0]!r}{suggest(unknown[0], sorted(declared))} (known: {known})"
+        )
     out = {name: p.default for name, p in declared.items()}
     for name, value in given.items():
         out[name] = declared[name].accept(owner, name, value)

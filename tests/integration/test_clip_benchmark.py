@@ -14,7 +14,6 @@ import torch
 from tests.helpers import clip_benchmark_command
 from zeroshift.engine.runner import Runner, RunOptions
 from zeroshift.models import resolve_model
-from zeroshift.prompts import load_prompts
 from zeroshift.specs import RunSpec
 
 pytest.importorskip("clip_benchmark", reason="clip-benchmark is a test-only dependency (uv sync --group dev)")
@@ -39,9 +38,7 @@ def test_head_and_accuracy_equal_clip_benchmark(tmp_path, data_root):
     )
     spec = RunSpec.make(f"open_clip:ViT-B-32@{checkpoint}", "imagenet_r", prompts=str(tmp_path / "template.txt"))
     record = runner.run(spec)
-    ours_head = runner.head(
-        runner.handle(spec.model), runner.prepare(spec).label_space, load_prompts(str(tmp_path / "template.txt"))
-    )
+    ours_head = runner.inputs(spec).head()
 
     theirs_head = torch.load(cb_clf, weights_only=True).T  # CLIP_benchmark stores (dim, classes)
     assert ours_head.shape == theirs_head.shape == (200, 512)

@@ -7,8 +7,8 @@ import pytest
 import torch
 from scipy.special import logsumexp, softmax
 
+from zeroshift.core.outputs import LocalOutputs
 from zeroshift.data.base import LabelSpace
-from zeroshift.engine.outputs import LocalOutputs
 from zeroshift.errors import SpecError, UsageError
 from zeroshift.metrics.base import stratified_bootstrap
 from zeroshift.metrics.ood import (

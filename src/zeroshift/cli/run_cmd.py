@@ -9,8 +9,6 @@ from rich.console import Console
 
 from zeroshift.cli.options import parse_group_params, parse_pairs
 from zeroshift.cli.render import records_table
-from zeroshift.engine.plan import plan
-from zeroshift.engine.runner import Runner, RunOptions
 from zeroshift.errors import UsageError
 from zeroshift.metrics import groups
 from zeroshift.paths import default_store
@@ -65,6 +63,9 @@ def run(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Draw progress bars."),
 ) -> None:
     """Evaluate models on benchmarks and write one record per condition to the results store."""
+    from zeroshift.engine.plan import plan  # the engine (and torch) only for the commands that compute
+    from zeroshift.engine.runner import Runner, RunOptions
+
     if bool(benchmark) == bool(suite) and not (suite and benchmark):
         raise UsageError("give --benchmark (one or more) or --suite")
     for group in metric or []:

@@ -178,12 +178,13 @@ class Cache:
         return out
 
     def clear(self, kind: str | None = None) -> int:
-        """Remove every artefact (or one kind); returns the number of banks removed."""
+        """Remove every bank (or those of one kind); returns the number of banks removed."""
         kinds = [kind] if kind else self.kinds()
         removed = 0
         for k in kinds:
             folder = self.root / k
             if folder.is_dir():
-                removed += sum(1 for p in folder.iterdir() if p.is_dir())
-                shutil.rmtree(folder)
+                for bank in [p for p in folder.iterdir() if p.is_dir()]:
+                    shutil.rmtree(bank)
+                    removed += 1
         return removed

@@ -8,7 +8,8 @@ Example:
     >>> from zeroshift.engine.options import RunOptions
     >>> from zeroshift.engine.facts import FactsCache
     >>> import tempfile
-    >>> cond = resolve(RunSpec.make("zoo:sup-cnn-tiny", "factorworld(n=8)"), RunOptions(), FactsCache(tempfile.mkdtemp()))
+    >>> facts = FactsCache(tempfile.mkdtemp())
+    >>> cond = resolve(RunSpec.make("zoo:sup-cnn-tiny", "factorworld(n=8)"), RunOptions(), facts)
     >>> len(cond.dataset), cond.describe()["kind"], cond.precision
     (8, 'in_distribution', 'fp32')
 
@@ -18,10 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from zeroshift.conditions import describe
 from zeroshift.data import make_benchmark
 from zeroshift.data.base import Benchmark, Dataset, LabelSpace
 from zeroshift.engine.facts import FactsCache
@@ -36,11 +39,11 @@ from zeroshift.specs import CallSpec, RunSpec, fingerprint
 
 @dataclass
 class Condition:
-    """A resolved RunSpec (see the module docstring)."""
+    """A resolved RunSpec (see the module docstring); the model's facts are read on first use."""
 
     spec: RunSpec
     handle: ModelHandle
-    facts: ModelFacts
+    facts_of: Callable[[ModelHandle], ModelFacts]
     benchmark: Benchmark
     dataset: Dataset
     label_space: LabelSpace
@@ -53,6 +56,13 @@ class Condition:
     def seed(self) -> int:
         """The run seed (subsets, shifts, attacks)."""
         return self.spec.seed
+
+    @cached_property
+    def facts(self) -> ModelFacts:
+        """The model's facts (from the facts cache; the model loads only when they are not cached yet)."""
+        facts = self.facts_of(self.handle)
+        check_universe(self.handle, facts, self.benchmark, self.label_space)
+        return facts
 
     @property
     def model_fingerprint(self) -> str:
@@ -96,18 +106,7 @@ class Condition:
 
     def describe(self) -> dict[str, Any]:
         """The structured fields of every record of this condition (``RunRecord.condition``)."""
-        out = {**self.benchmark.condition(), "label_space": self.label_space.name, "seed": self.seed}
-        out["shift"] = out["shift_kind"] = out["shift_params"] = None
-        out["label"] = out["name"]
-        if self.shift is not None:
-            fields = self.shift.condition()
-            out.update({k: v for k, v in fields.items() if k != "corruption" or v is not None})
-            # a shifted condition is a version of the benchmark: that is its in-distribution set
-            out["in_distribution"] = self.benchmark.canonical
-            out["id_metric"] = "top1"
-            out["label"] = f"{out['name']}: {fields['label']}"
-        out["limit"] = {"n": self.limit, "seed": self.seed} if self.limit is not None else None
-        return out
+        return describe(self.benchmark, self.shift, self.label_space.name, self.seed, self.limit)
 
 
 def resolve(
@@ -117,9 +116,13 @@ def resolve(
     dataset_of: Callable[[Benchmark], Dataset] | None = None,
     limit: int | None = None,
     device_type: str = "cpu",
+    handle_of: Callable[[Any], ModelHandle] = resolve_model,
 ) -> Condition:
-    """Resolve a RunSpec into a Condition (checks names, layout and the model's label space; loads no weights)."""
-    handle = resolve_model(spec.model)
+    """Resolve a RunSpec into a Condition (checks names, layout and the model's label space; loads no weights).
+
+    ``handle_of`` gives the model's handle (the runner's memoised one, so a loaded model serves every condition).
+    """
+    handle = handle_of(spec.model)
     benchmark = make_benchmark(spec.benchmark, options.data_root)
     space_name = benchmark.resolve_label_space(spec.label_space)
     space = benchmark.label_space(space_name)
@@ -131,13 +134,9 @@ def resolve(
     if limit is not None and limit < len(dataset):
         chosen = np.sort(np.random.default_rng(spec.seed).permutation(len(dataset))[:limit])
         dataset = dataset.subset(chosen.tolist())
-    model_facts = facts.of(handle)
-    if not model_facts.has_text_head and space.universe != model_facts.universe:
-        default = benchmark.label_spaces[0]
-        raise UsageError(
-            f"{handle.spec} is a fixed-head classifier over {model_facts.universe}; label space {space.name!r} of "
-            f"{benchmark.name} needs {space.universe}" + (f" (try --label-space {default})" if space.name != default else "")
-        )
+    cached = facts.cached(handle)  # checked now when the facts cost nothing; else when the run reads them
+    if cached is not None:
+        check_universe(handle, cached, benchmark, space)
     resolved = RunSpec(
         spec.model,
         CallSpec.parse(benchmark.canonical),
@@ -147,7 +146,18 @@ def resolve(
         spec.seed,
     )
     precision = options.precision if device_type == "cuda" else "fp32"
-    return Condition(resolved, handle, model_facts, benchmark, dataset, space, prompts, shift, limit, precision)
+    return Condition(resolved, handle, facts.of, benchmark, dataset, space, prompts, shift, limit, precision)
+
+
+def check_universe(handle: ModelHandle, facts: ModelFacts, benchmark: Benchmark, space: LabelSpace) -> None:
+    """Refuse a fixed-head classifier on a label space of another class universe."""
+    if not facts.has_text_head and space.universe != facts.universe:
+        default = benchmark.label_spaces[0]
+        raise UsageError(
+            f"{handle.spec} is a fixed-head classifier over {facts.universe}; label space {space.name!r} of "
+            f"{benchmark.name} needs {space.universe}"
+            + (f" (try --label-space {default})" if space.name != default else "")
+        )
 
 
 def check_gradients(handle: ModelHandle, shift: Shift | None) -> None:

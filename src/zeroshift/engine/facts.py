@@ -5,7 +5,7 @@ Example:
     >>> from zeroshift.models import resolve_model
     >>> facts = FactsCache(tempfile.mkdtemp()).of(resolve_model("zoo:sup-cnn-tiny"))
     >>> facts.kind, facts.universe
-    ('fixed_head', 'factorworld16')
+    ('fixed_head', 'factorworld')
 
 """
 
@@ -26,6 +26,17 @@ class FactsCache:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.folder = Path(root) / "models"
         self._known: dict[str, ModelFacts] = {}
+
+    def cached(self, handle: ModelHandle) -> ModelFacts | None:
+        """The facts of a model if they are cached (never loads it)."""
+        if handle.fingerprint in self._known:
+            return self._known[handle.fingerprint]
+        try:
+            facts = ModelFacts.from_dict(json.loads((self.folder / f"{handle.fingerprint}.json").read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+        self._known[handle.fingerprint] = facts
+        return facts
 
     def of(self, handle: ModelHandle) -> ModelFacts:
         """The facts of a model: from the cache, else read off the loaded model and cached."""

@@ -148,6 +148,8 @@ class ConditionInputs:
             self._artefacts[request] = found
         self._stats = stats
         self._note("features", stats)
+        for request in requests[1:]:  # produced in the same pass: nothing more encoded for them
+            self._note(request.kind.name, stats, same_pass=True)
         features = rows[requests[0]]
         facts = cond.facts
         head = self.head() if facts.has_text_head else None
@@ -187,9 +189,13 @@ class ConditionInputs:
     def artefact(self, kind: str, **params: Any) -> Any:
         """The rows of an image artefact for the condition's samples, as the kind's view presents them."""
         request = Request.of(kind, params)
+        if request.kind.keyed_by != "image":
+            raise ValueError(f"artefact {kind!r} is keyed by {request.kind.keyed_by}, not by image")
+        if self._outputs is None and request not in self._artefacts:
+            # asked before the outputs: produce both in one pass, so no image is encoded twice
+            self._prefetch[kind] = request.kwargs
+            _ = self.outputs
         if request not in self._artefacts:
-            if request.kind.keyed_by != "image":
-                raise ValueError(f"artefact {kind!r} is keyed by {request.kind.keyed_by}, not by image")
             found, stats = self._runner.producer.images(self, [request])
             self._artefacts[request] = found[request]
             self._note(kind, stats)
@@ -245,10 +251,11 @@ class ConditionInputs:
             self._related[cond.key] = ConditionInputs(self._runner, cond, prefetch, owner=self)
         return self._related[cond.key]
 
-    def _note(self, artefact: str, stats: EncodeStats) -> None:
+    def _note(self, artefact: str, stats: EncodeStats, same_pass: bool = False) -> None:
         if self._owner is None:
             return
         cond = self.condition
+        encoded = 0 if same_pass else stats.encoded
         self.related_counts.append(
             {
                 "benchmark": cond.spec.benchmark.canonical,
@@ -257,8 +264,8 @@ class ConditionInputs:
                 "artefact": artefact,
                 "fingerprint": stats.fingerprint,
                 "total": stats.total,
-                "from_cache": stats.from_cache,
-                "encoded": stats.encoded,
+                "from_cache": stats.total - encoded if same_pass else stats.from_cache,
+                "encoded": encoded,
                 "skipped": dict(stats.skipped),
             }
         )

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zeroshift.data.base import Benchmark
+from zeroshift.errors import DatasetError
 from zeroshift.metrics import DEFAULT_BOOTSTRAP, groups
 from zeroshift.metrics.group import MetricGroup, Params
 from zeroshift.models.facts import ModelFacts
@@ -116,6 +117,14 @@ def check_item(item: PlanItem, resolve: Callable[..., Any], n_boot: int) -> None
         group.applies(cond.benchmark, cond.shift)
         for need in group.needs_for(params):
             if need.relation is not None:
-                resolve(related_spec(cond, need.relation, need.overrides))
+                spec = related_spec(cond, need.relation, need.overrides)
+                try:
+                    resolve(spec)
+                except DatasetError as err:
+                    what = need.relation.replace("_", "-")
+                    raise DatasetError(
+                        f"{cond.benchmark.name} ({group.name}) is compared with its {what} set "
+                        f"{spec.benchmark.canonical}; {err}"
+                    ) from None
     for name, given in item.params.items():
         groups.get(name).check_params(**given)  # parameters of a group this item does not run are checked too

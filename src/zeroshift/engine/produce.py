@@ -225,7 +225,9 @@ class Producer:
                     view = _Batch(self, scope, x, indices, fps)
                     if attack:
                         y = view.labels()
-                        seeds = [per_image_seed(scope.seed, shift.canonical, scope.dataset.sample_ids[i]) for i in indices]
+                        seeds = [
+                            per_image_seed(scope.seed, shift.canonical, scope.dataset.sample_ids[i]) for i in indices
+                        ]
                         x = shift.attack(self.classifier(scope), x, y, seeds, view.shift_params()).detach()
                         view.pixels = x
                     batch_keys = [keys[i] for i in indices]

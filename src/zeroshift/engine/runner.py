@@ -94,7 +94,7 @@ class Runner:
 
     def resolve(self, spec: RunSpec, limit: int | None = None) -> Condition:
         """Resolve a RunSpec (checks names and layout, lists the samples; loads weights only for uncached facts)."""
-        return resolve(spec, self.options, self.facts, self.dataset_of, limit, self.device.type)
+        return resolve(spec, self.options, self.facts, self.dataset_of, limit, self.device.type, self.handle)
 
     def inputs(self, spec: RunSpec | Condition, **declared: Any) -> ConditionInputs:
         """The inputs of a condition (``prefetch``, ``relations``: what its groups declared)."""
@@ -130,7 +130,9 @@ class Runner:
         inputs = ConditionInputs(self, cond, prefetch, relations)
         stats = inputs.stats
         if stats.total - sum(stats.skipped.values()) == 0:
-            raise UsageError(f"{cond.benchmark.name}: no image could be read ({dict(stats.skipped)}); nothing to evaluate")
+            raise UsageError(
+                f"{cond.benchmark.name}: no image could be read ({dict(stats.skipped)}); nothing to evaluate"
+            )
         computed = [(group, params, group.evaluate(inputs, params)) for group, params in chosen]
         cache_root = str(self.cache.root)
         record = assemble(inputs, computed, user_params, self.boot, self.options, self.device, cache_root, started)

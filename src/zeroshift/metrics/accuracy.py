@@ -55,7 +55,9 @@ def _ks(value: Any) -> tuple[int, ...]:
 @metric_group(
     "accuracy",
     metrics=(
-        MetricSpec("top{k}", "top-{k}", True, "fraction of samples whose label is among the k highest scores", {"k": r"\d+"}),
+        MetricSpec(
+            "top{k}", "top-{k}", True, "fraction of samples whose label is among the k highest scores", {"k": r"\d+"}
+        ),
         MetricSpec("mean_per_class_recall", "mean per-class recall", True, "average over classes of their recall"),
     ),
     params={"topk": Param((1, 5), "the k of top-k accuracy", check=_ks)},

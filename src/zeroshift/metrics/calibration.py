@@ -337,7 +337,9 @@ def _needs(params: Params) -> tuple[Need, ...]:
 @metric_group(
     "calibration",
     metrics=(
-        MetricSpec("ece", "ECE", False, "expected calibration error over equal-width bins (reliability bins in details)"),
+        MetricSpec(
+            "ece", "ECE", False, "expected calibration error over equal-width bins (reliability bins in details)"
+        ),
         MetricSpec("ece_adaptive", "adaptive ECE", False, "ECE over equal-mass bins"),
         MetricSpec("mce", "MCE", False, "largest bin gap between accuracy and confidence"),
         MetricSpec("nll", "NLL", False, "mean negative log-likelihood of the label"),
@@ -352,8 +354,11 @@ def _needs(params: Params) -> tuple[Need, ...]:
     params={
         "n_bins": Param(DEFAULT_BINS, "equal-width bins of ECE and MCE", check=_bins),
         "adaptive_bins": Param(None, "equal-mass bins of adaptive ECE (default: n_bins)", check=_optional_bins),
-        "id": Param(None, "in-distribution benchmark whose held-out split fits T (default: the benchmark's)",
-                    check=_optional_spec),  # fmt: skip
+        "id": Param(
+            None,
+            "in-distribution benchmark whose held-out split fits T (default: the benchmark's)",
+            check=_optional_spec,
+        ),  # fmt: skip
         "ts_split": Param(0.5, "size of the fitting split: a fraction in (0, 1) or a count"),
         "ts_seed": Param(0, "seed of the fitting split"),
         "temperature": Param(None, "a given T instead of fitting one"),
@@ -477,17 +482,18 @@ def _temperature(
 
 def _in_distribution(inputs: Any, id_spec: str | None) -> tuple[Any, bool, dict[str, Any]]:
     """The in-distribution outputs for fitting T (the ``in_distribution`` relation, or ``id`` when given)."""
-    view = inputs.related("in_distribution", **({"benchmark": id_spec} if id_spec else {}))
-    bench, id_bench = inputs.benchmark, view.benchmark
-    if id_bench is None:  # outside a run: the outputs themselves
-        return inputs.outputs, True, {"source": "fitted", "id_benchmark": None}
-    if not id_bench.labelled:
-        raise UsageError(f"calibration.id: {id_bench.name} has no labels; choose a labelled in-distribution set")
     try:
+        view = inputs.related("in_distribution", **({"benchmark": id_spec} if id_spec else {}))
+        bench, id_bench = inputs.benchmark, view.benchmark
+        if id_bench is None:  # outside a run: the outputs themselves
+            return inputs.outputs, True, {"source": "fitted", "id_benchmark": None}
+        if not id_bench.labelled:
+            raise UsageError(f"calibration.id: {id_bench.name} has no labels; choose a labelled in-distribution set")
         id_out = view.outputs
     except DatasetError as err:
+        name = id_spec or getattr(inputs.benchmark, "in_distribution", None) or inputs.benchmark.name
         raise DatasetError(
-            f"calibration fits its temperature on a held-out split of {id_bench.name} (calibration.id); {err} "
+            f"calibration fits its temperature on a held-out split of {name} (calibration.id); {err} "
             "Or give calibration.id=BENCHMARK or calibration.temperature=T with --metric-param."
         ) from None
     record = {

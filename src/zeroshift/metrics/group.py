@@ -90,7 +90,8 @@ class MetricSpec:
     ``top1[{factor}={level}]``); ``label`` uses the same placeholders (``{score} AUROC``).
 
     Example:
-        >>> spec = MetricSpec("{score}_auroc", "{score} AUROC", True, fields={"score": ("msp", "energy")})
+        >>> spec = MetricSpec("{score}_auroc", "{score} AUROC", True, fields={"score": ("msp", "energy")},
+        ...                   names={"msp": "MSP"})
         >>> spec.match("energy_auroc"), spec.match("top1")
         ({'score': 'energy'}, None)
         >>> spec.label_of("msp_auroc")

@@ -417,8 +417,7 @@ def _id_condition(read: Callable[[], Any], inputs: Any) -> Any:
 def _pair_id(outputs: Any, inputs: Any, id_samples: str) -> tuple[Any, np.ndarray | None, dict[str, Any]]:
     """The in-distribution outputs over the OOD set's label space (and the rows kept)."""
     needs_ood_benchmark(inputs.benchmark)
-    view = inputs.related("in_distribution")
-    id_out = _id_condition(lambda: view.outputs, inputs)
+    id_out = _id_condition(lambda: inputs.related("in_distribution").outputs, inputs)
     space = outputs.label_space
     rows = None
     record = {
@@ -443,14 +442,28 @@ _OOD_FIELDS = {"score": DEFAULT_SCORES}
 @metric_group(
     "ood",
     metrics=(
-        MetricSpec("{score}_auroc", "{score} AUROC", True, "area under ROC, in-distribution positive",
-                   _OOD_FIELDS, _OOD_NAMES),
-        MetricSpec("{score}_aupr_in", "{score} AUPR-in", True, "average precision, in-distribution positive",
-                   _OOD_FIELDS, _OOD_NAMES),
-        MetricSpec("{score}_aupr_out", "{score} AUPR-out", True, "average precision, OOD positive",
-                   _OOD_FIELDS, _OOD_NAMES),
-        MetricSpec("{score}_fpr95", "{score} FPR@95TPR", False, "OOD accepted at 95% of in-distribution accepted",
-                   _OOD_FIELDS, _OOD_NAMES),
+        MetricSpec(
+            "{score}_auroc", "{score} AUROC", True, "area under ROC, in-distribution positive", _OOD_FIELDS, _OOD_NAMES
+        ),
+        MetricSpec(
+            "{score}_aupr_in",
+            "{score} AUPR-in",
+            True,
+            "average precision, in-distribution positive",
+            _OOD_FIELDS,
+            _OOD_NAMES,
+        ),
+        MetricSpec(
+            "{score}_aupr_out", "{score} AUPR-out", True, "average precision, OOD positive", _OOD_FIELDS, _OOD_NAMES
+        ),
+        MetricSpec(
+            "{score}_fpr95",
+            "{score} FPR@95TPR",
+            False,
+            "OOD accepted at 95% of in-distribution accepted",
+            _OOD_FIELDS,
+            _OOD_NAMES,
+        ),
     ),  # fmt: skip
     params={
         "scores": Param(DEFAULT_SCORES, "scores to compute (msp, maxlogit, energy, mcm, glmcm)", check=_scores),
@@ -458,8 +471,9 @@ _OOD_FIELDS = {"score": DEFAULT_SCORES}
         "energy_temperature": Param(1.0, "T of the energy score"),
         "mcm_tau": Param(1.0, "tau of MCM and GL-MCM"),
         "glmcm_lambda": Param(1.0, "weight of GL-MCM's local part"),
-        "id_samples": Param("space", "in-distribution samples kept when the OOD label space is a subset",
-                            choices=("space", "all")),
+        "id_samples": Param(
+            "space", "in-distribution samples kept when the OOD label space is a subset", choices=("space", "all")
+        ),
         "hist_bins": Param(30, "bins of the ID/OOD score histograms stored in the details"),
     },  # fmt: skip
     needs=_needs,
@@ -493,14 +507,11 @@ def ood_group(inputs: Any, params: Params) -> GroupResult:
         "glmcm_lambda": params.glmcm_lambda,
     }
     model = inputs.model
-    local_possible = (
-        outputs.cosines is not None and model is not None and model.has_text_head and model.supports_local
-    )
+    local_possible = outputs.cosines is not None and model is not None and model.has_text_head and model.supports_local
     id_local = None
     if "glmcm" in names and local_possible:
         # patch embeddings first: the pass that encodes them fills the global bank too
-        view = inputs.related("in_distribution")
-        id_local = _id_condition(lambda: view.artefact("local"), inputs)
+        id_local = _id_condition(lambda: inputs.related("in_distribution").artefact("local"), inputs)
     id_out, id_rows, record = _pair_id(outputs, inputs, params.id_samples)
     has_cos = outputs.cosines is not None and id_out.cosines is not None
     has_local = has_cos and bool(local_possible)

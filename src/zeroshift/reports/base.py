@@ -16,14 +16,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from collections.abc import Iterable
 from importlib import resources
 from typing import Any
 
+from zeroshift.conditions import condition_of
+from zeroshift.core.numeric import finite  # noqa: F401  (re-exported for the analyses)
 from zeroshift.errors import UsageError
 from zeroshift.results.schema import RunRecord
-from zeroshift.specs import CallSpec
 
 #: model metadata fields a report can group or filter by (``record.model_info`` keys), plus run fields
 INFO_FIELDS = (
@@ -56,21 +56,16 @@ def info_csv(name: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(info_text(name))))
 
 
-def benchmark_call(record: RunRecord) -> CallSpec:
-    """The record's benchmark as a parsed spec."""
-    return CallSpec.parse(record.benchmark)
-
-
 def matches(
     record: RunRecord, benchmark: str, params: dict[str, Any] | None = None, label_space: str | None = None
 ) -> bool:
     """Whether a clean record is of ``benchmark`` with (at least) these parameter values and label space."""
     if record.shift is not None:
         return False
-    call = benchmark_call(record)
-    if call.name != benchmark:
+    condition = condition_of(record)
+    if condition.get("benchmark") != benchmark:
         return False
-    kwargs = call.kwargs
+    kwargs = condition.get("benchmark_params") or {}
     if any(kwargs.get(k, v) != v for k, v in (params or {}).items()):
         return False
     return label_space is None or record.label_space == label_space
@@ -115,8 +110,3 @@ def parse_filter(pairs: dict[str, str]) -> dict[str, str]:
 def passes(record: RunRecord, filters: dict[str, str]) -> bool:
     """Whether the record's fields equal every filter value (compared as lower-case text)."""
     return all(str(field_value(record, k)).lower() == v.lower() for k, v in filters.items())
-
-
-def finite(x: float | None) -> float | None:
-    """``x`` or None when it is missing or not finite (for JSON output)."""
-    return None if x is None or not math.isfinite(x) else float(x)

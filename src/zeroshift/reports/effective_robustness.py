@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
+from zeroshift.conditions import condition_of
 from zeroshift.errors import UsageError
 from zeroshift.metrics.base import DEFAULT_BOOTSTRAP
 from zeroshift.reports.base import info_csv, info_json, latest, matches, model_key, parse_filter, passes
 from zeroshift.results.schema import RunRecord
-from zeroshift.specs import CallSpec
 
 #: accuracies are clipped to [EPS, 1 - EPS] before the transform (0 and 1 have no logit)
 EPS = 1e-4
@@ -229,30 +229,33 @@ class StorePoint:
 
 
 def store_points(records: list[RunRecord], shift: str) -> tuple[list[StorePoint], list[str]]:
-    """Pair each (model, prompts)'s ImageNet record with its record on ``shift``; also return notes on gaps."""
+    """Pair each (model, prompts)'s record on ``shift`` with its in-distribution record; also return notes on gaps.
+
+    The in-distribution benchmark and the metric of its run that is the axis come from the shifted record's
+    condition (declared by the benchmark: ImageNet val, on the same classes for ImageNet-R/-A and ObjectNet).
+    """
     spec = shift_definitions()[shift]
-    ident = info_json("natural_shifts.json")["id_benchmark"]
     records = latest(records)
-    id_records = {
-        model_key(r): r for r in records if matches(r, ident["benchmark"], ident["params"], ident["label_space"])
-    }
+    clean = {(model_key(r), r.benchmark): r for r in records if r.shift is None}
     notes = []
     points = []
     for r in records:
         if not matches(r, spec["benchmark"], spec["params"], spec["label_space"]):
             continue
         top1 = r.metric("top1")
-        base = id_records.get(model_key(r))
+        condition = condition_of(r)
+        id_benchmark, id_metric = condition.get("in_distribution"), condition.get("id_metric", "top1")
+        base = clean.get((model_key(r), id_benchmark))
         if top1 is None:
             continue
         if base is None:
-            notes.append(f"{r.model} ({r.prompts}): {shift} has no matching imagenet run (same prompts)")
+            notes.append(f"{r.model} ({r.prompts}): {shift} has no matching {id_benchmark} run (same prompts)")
             continue
-        acc_id = base.metric(spec["id_metric"])
+        acc_id = base.metric(id_metric)
         if acc_id is None:
             notes.append(
-                f"{r.model} ({r.prompts}): the imagenet run lacks {spec['id_metric']}; rerun imagenet with the "
-                "class_subsets metric group (features come from the cache)"
+                f"{r.model} ({r.prompts}): the {id_benchmark} run lacks {id_metric}; rerun it with the metric group "
+                "that gives it (class_subsets; features come from the cache)"
             )
             continue
         points.append(StorePoint(r.model, r.prompts, acc_id.value, top1.value, base.run_id, r.run_id, r))
@@ -354,7 +357,7 @@ def analyze_effective_robustness(
         points, gaps = store_points(records, shift)
         notes.extend(gaps)
         # a missing pair is worth a note for the shifts that were asked for or that the store measured
-        measured = shifts or any(CallSpec.parse(r.benchmark).name == definitions[shift]["benchmark"] for r in records)
+        measured = shifts or any(condition_of(r).get("benchmark") == definitions[shift]["benchmark"] for r in records)
         if not points and measured:
             notes.append(f"{shift}: no model in the store has both an imagenet run and a {shift} run")
         in_pop = [
@@ -400,7 +403,7 @@ def analyze_effective_robustness(
         "population": sorted(members) if members else None,
         "population_filter": filters or None,
         "bootstrap": {"n_boot": n_boot, "alpha": alpha, "seed": seed, "over": "models of the population"},
-        "id_axis": {s: definitions[s]["id_metric"] for s in (shifts or list(definitions))},
+        "id_axis": "the in-distribution metric each shifted record's condition names (id_metric)",
         "sources": baseline_sources()["sources"] if baseline != "store" else None,
     }
     return EffectiveRobustnessReport(fits, rows, notes, protocol)
