@@ -227,11 +227,11 @@ def test_ood_split_is_scored_against_its_in_distribution_split():
 
 
 def test_held_out_shifts_name_the_clean_split_as_in_distribution():
-    from zeroshift.reports.html.measurements import er_baseline, in_distribution_of
-
     for name in ("factorworld_sketch", "factorworld_rendition", "factorworld_backgrounds", "factorworld_combos"):
-        assert in_distribution_of(name) == "factorworld"
-    assert in_distribution_of("factorworld") is None
-    # effective robustness on FactorWorld shifts: the supervised zoo classifiers are the baseline population
-    assert er_baseline("factorworld(n=200)") == {"kind": "fixed_head", "training_data": "FactorWorld-narrow"}
-    assert er_baseline("imagenet") == {"kind": "fixed_head", "training_data": "ImageNet-1k"}
+        condition = make_benchmark(name, None).condition()
+        assert condition["in_distribution"] == "factorworld(n=1000, seed=0)" and condition["kind"] == "natural_shift"
+        # effective robustness on FactorWorld shifts: the supervised zoo classifiers are the baseline population
+        assert condition["training_set"] == "FactorWorld-narrow"
+    clean = make_benchmark("factorworld", None).condition()
+    assert clean["in_distribution"] is None and clean["kind"] == "in_distribution"
+    assert make_benchmark("imagenet_sketch", None).condition()["training_set"] == "ImageNet-1k"

@@ -76,10 +76,44 @@ def model_key(record: RunRecord) -> tuple[str, str]:
     return record.model, record.prompts
 
 
+def limit_of(record: RunRecord) -> int | None:
+    """The ``--limit`` subset size a record was evaluated on (None for a full run)."""
+    limit = (record.condition or {}).get("limit")
+    if isinstance(limit, dict):
+        return int(limit["n"]) if limit.get("n") is not None else None
+    raw = (record.config or {}).get("limit")
+    return int(raw) if raw is not None else None
+
+
+def preference(record: RunRecord) -> tuple[bool, str, str]:
+    """Sort key under which the preferred record of a condition comes last: full runs over ``--limit`` runs (whatever
+    their age), then the newest."""
+    return limit_of(record) is None, record.created_at, record.run_id
+
+
+#: what analyses record about the population of records they read
+POPULATION = (
+    "full runs (a --limit run never replaces a full run of the same condition); a condition with only --limit runs "
+    "uses its newest one, and in- and out-of-distribution runs are paired only within one subset size"
+)
+
+
 def latest(records: Iterable[RunRecord]) -> list[RunRecord]:
-    """The newest record of each (model, benchmark, shift, prompts, label space), in input order of the newest."""
+    """The preferred record of each (model, benchmark, shift, prompts, label space): the newest full run, else the
+    newest ``--limit`` run (see :func:`preference`).
+
+    Example:
+        >>> from zeroshift.results.schema import RunRecord
+        >>> full = RunRecord.new(model="m", benchmark="b", shift=None, prompts="p", label_space="full")
+        >>> quick = RunRecord.new(model="m", benchmark="b", shift=None, prompts="p", label_space="full",
+        ...                       config={"limit": 20})
+        >>> quick.created_at = "9999"  # a later quick look
+        >>> latest([full, quick])[0] is full
+        True
+
+    """
     newest: dict[tuple[Any, ...], RunRecord] = {}
-    for r in sorted(records, key=lambda r: (r.created_at, r.run_id)):
+    for r in sorted(records, key=preference):
         newest[(r.model, r.benchmark, r.shift, r.prompts, r.label_space)] = r
     return list(newest.values())
 

@@ -32,7 +32,17 @@ from scipy import special, stats
 from zeroshift.conditions import condition_of
 from zeroshift.errors import UsageError
 from zeroshift.metrics.base import DEFAULT_BOOTSTRAP
-from zeroshift.reports.base import info_csv, info_json, latest, matches, model_key, parse_filter, passes
+from zeroshift.reports.base import (
+    POPULATION,
+    info_csv,
+    info_json,
+    latest,
+    limit_of,
+    matches,
+    model_key,
+    parse_filter,
+    passes,
+)
 from zeroshift.results.schema import RunRecord
 
 #: accuracies are clipped to [EPS, 1 - EPS] before the transform (0 and 1 have no logit)
@@ -236,7 +246,7 @@ def store_points(records: list[RunRecord], shift: str) -> tuple[list[StorePoint]
     """
     spec = shift_definitions()[shift]
     records = latest(records)
-    clean = {(model_key(r), r.benchmark): r for r in records if r.shift is None}
+    clean = {(model_key(r), r.benchmark): r for r in records if r.shift is None}  # full runs preferred
     notes = []
     points = []
     for r in records:
@@ -250,6 +260,12 @@ def store_points(records: list[RunRecord], shift: str) -> tuple[list[StorePoint]
             continue
         if base is None:
             notes.append(f"{r.model} ({r.prompts}): {shift} has no matching {id_benchmark} run (same prompts)")
+            continue
+        if limit_of(base) != limit_of(r):
+            notes.append(
+                f"{r.model} ({r.prompts}): {shift} (limit {limit_of(r)}) and its {id_benchmark} run (limit "
+                f"{limit_of(base)}) were evaluated on different subsets; rerun one of them to pair them"
+            )
             continue
         acc_id = base.metric(id_metric)
         if acc_id is None:
@@ -405,5 +421,6 @@ def analyze_effective_robustness(
         "bootstrap": {"n_boot": n_boot, "alpha": alpha, "seed": seed, "over": "models of the population"},
         "id_axis": "the in-distribution metric each shifted record's condition names (id_metric)",
         "sources": baseline_sources()["sources"] if baseline != "store" else None,
+        "population": POPULATION,
     }
     return EffectiveRobustnessReport(fits, rows, notes, protocol)

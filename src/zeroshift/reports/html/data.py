@@ -2,7 +2,8 @@
 
 Records are append-only and one condition may be evaluated several times, with different metric groups
 (``--metrics calibration`` after an accuracy run): for every (entry, condition, metric) the report takes the
-newest record that holds that metric, so a later run of another group never hides an earlier one.
+newest record that holds that metric, so a later run of another group never hides an earlier one -- and never a
+``--limit`` run over a full run of the same condition (:func:`zeroshift.reports.base.preference`).
 
 Example:
     >>> from zeroshift.results import RunRecord
@@ -27,6 +28,7 @@ from typing import Any
 
 from zeroshift.conditions import condition_of
 from zeroshift.metrics.base import MetricValue
+from zeroshift.reports.base import preference
 from zeroshift.results.schema import RunRecord
 
 #: Okabe-Ito and Tableau colours: distinguishable, colour-blind safe first
@@ -127,7 +129,8 @@ class ReportData:
     def __init__(
         self, records: Iterable[RunRecord], store: Any = None, references: dict[str, Any] | None = None
     ) -> None:
-        self.records: list[RunRecord] = sorted(records, key=lambda r: (r.created_at, r.run_id))
+        # the preferred record comes last, so it overwrites: full runs over --limit runs, then the newest
+        self.records: list[RunRecord] = sorted(records, key=preference)
         #: the results store the records come from (for analyses that need saved samples), if any
         self.store = store
         #: folders of reference data given by the user (``humans``, ``imagenet_x``)

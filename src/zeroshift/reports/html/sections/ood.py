@@ -5,7 +5,8 @@ class is positive, score orientation) is taken from the records and shown next t
 drawn from ``details["histogram"] = {"edges", "id", "ood"}`` where the OOD group stores them.
 
 Example:
-    >>> OODSection.requires[0].pattern.startswith("(msp|")
+    >>> import re
+    >>> bool(re.fullmatch(OODSection.requires[0].pattern, "energy_fpr95"))
     True
 
 """
