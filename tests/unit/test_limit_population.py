@@ -45,7 +45,7 @@ def test_a_later_limited_run_never_replaces_the_full_one():
     mixed, report = er_of(store(later_limited=True))
     assert mixed.acc_id == full.acc_id == 0.75
     assert mixed.effective_robustness == pytest.approx(full.effective_robustness)
-    assert "--limit run never replaces a full run" in report.protocol["population"]
+    assert "--limit run never replaces a full run" in report.protocol["records"]
 
 
 def test_runs_of_different_subsets_are_not_paired_and_say_so():

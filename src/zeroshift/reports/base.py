@@ -87,7 +87,8 @@ def limit_of(record: RunRecord) -> int | None:
 
 def preference(record: RunRecord) -> tuple[bool, str, str]:
     """Sort key under which the preferred record of a condition comes last: full runs over ``--limit`` runs (whatever
-    their age), then the newest."""
+    their age), then the newest.
+    """
     return limit_of(record) is None, record.created_at, record.run_id
 
 

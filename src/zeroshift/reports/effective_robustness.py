@@ -421,6 +421,6 @@ def analyze_effective_robustness(
         "bootstrap": {"n_boot": n_boot, "alpha": alpha, "seed": seed, "over": "models of the population"},
         "id_axis": "the in-distribution metric each shifted record's condition names (id_metric)",
         "sources": baseline_sources()["sources"] if baseline != "store" else None,
-        "population": POPULATION,
+        "records": POPULATION,
     }
     return EffectiveRobustnessReport(fits, rows, notes, protocol)
