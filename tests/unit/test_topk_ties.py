@@ -12,8 +12,8 @@ import pytest
 import torch
 from sklearn.metrics import top_k_accuracy_score
 
+from zeroshift.core.outputs import Outputs
 from zeroshift.data.base import LabelSpace
-from zeroshift.engine.outputs import Outputs
 from zeroshift.metrics.accuracy import TIE_RULE, accuracy_group, topk_correct
 
 
@@ -60,5 +60,5 @@ def test_the_accuracy_group_uses_the_argmax_rule() -> None:
     y = rng.integers(0, 10, 500)
     space = LabelSpace.from_columns("full", [str(i) for i in range(10)], "u", [str(i) for i in range(10)], range(10))
     out = Outputs([str(i) for i in range(500)], y, torch.from_numpy(z), None, space)
-    top1 = {m.name: m for m in accuracy_group(out, None, n_boot=10)}["top1"].value
+    top1 = {m.name: m for m in accuracy_group(out, n_boot=10)}["top1"].value
     assert top1 == float(np.mean(z.argmax(axis=1) == y))
