@@ -137,3 +137,35 @@ def test_the_rule_is_recorded_and_checked() -> None:
     assert set(FPR_RULES) == {"reference", "min_tpr"}
     with pytest.raises(UsageError, match="ood.fpr_rule must be one of 'reference', 'min_tpr', got 'closest'"):
         detection_metrics(np.ones(3), np.zeros(3), rule="closest")
+
+
+# PORT (test oracle only): the FPR of auc_and_fpr_recall from OpenOOD v1.5,
+# https://github.com/Jingkang50/OpenOOD/blob/main/openood/evaluators/metrics.py (OOD is the positive class, the
+# confidence negated: the fraction of ID samples flagged as OOD at the first ROC point detecting >= 95% of OOD).
+# ``drop_intermediate`` is scikit-learn's default there; the port exposes it to show what it changes.
+def _port_openood_fpr(conf: np.ndarray, label: np.ndarray, tpr_th: float = 0.95, drop: bool = True) -> float:
+    ood_indicator = np.zeros_like(label)
+    ood_indicator[label == -1] = 1
+    fpr_list, tpr_list, thresholds = roc_curve(ood_indicator, -conf, drop_intermediate=drop)
+    return fpr_list[np.argmax(tpr_list >= tpr_th)]
+
+
+def test_openood_fpr_is_the_min_tpr_rule_with_the_roles_swapped() -> None:
+    """The conventions' recipe for OpenOOD's number: detection_metrics(-ood, -id, rule='min_tpr').
+
+    Exact against the ROC curve with every point; OpenOOD's curve drops collinear points (scikit-learn's
+    ``drop_intermediate=True``), which on straight stretches of a tied curve can skip the first point at 95%
+    and report a larger FPR (seen: 8 of 1000 such random cases, by up to 0.04)."""
+    rng = np.random.default_rng(11)
+    differ = skipped = 0
+    for _ in range(300):
+        id_s, ood_s = _case(rng)
+        conf, label = np.r_[id_s, ood_s], np.r_[np.zeros(id_s.size, int), -np.ones(ood_s.size, int)]
+        ours = detection_metrics(-ood_s, -id_s, rule="min_tpr")["fpr95"]
+        assert ours == pytest.approx(_port_openood_fpr(conf, label, drop=False), abs=1e-12)
+        openood = _port_openood_fpr(conf, label)
+        assert ours <= openood + 1e-12  # dropping points can only move the operating point later
+        skipped += ours != pytest.approx(openood, abs=1e-12)
+        differ += detection_metrics(id_s, ood_s)["fpr95"] != pytest.approx(openood, abs=1e-12)
+    assert differ > 150  # ID-positive and OOD-positive FPR@95 are different numbers
+    assert skipped < 15
