@@ -23,12 +23,43 @@ from zeroshift.metrics.base import MetricValue, bootstrap_ci, mean_with_ci
 from zeroshift.metrics.group import GroupResult, MetricSpec, Params, metric_group
 from zeroshift.params import Param
 
+#: the one tie rule of every class ranking in zeroshift's metrics (for the record)
+TIE_RULE = (
+    "among equal scores the lowest class index ranks first (numpy/torch argmax; a stable descending sort); "
+    "NaN ranks above every number, as in torch.sort"
+)
 
-def topk_correct(logits: torch.Tensor, labels: np.ndarray, k: int) -> np.ndarray:
-    """Per sample, whether the label is among the ``k`` highest scores (``k`` capped at the class count)."""
-    k = min(k, logits.shape[1])
-    top = torch.topk(logits.float(), k, dim=1).indices.cpu().numpy()
-    return (top == np.asarray(labels)[:, None]).any(axis=1)
+
+def topk_correct(logits: torch.Tensor, labels: np.ndarray, k: int, chunk: int = 4096) -> np.ndarray:
+    """Per sample, whether the label is among the ``k`` highest scores (``k`` capped at the class count; -1: no).
+
+    Ties follow :data:`TIE_RULE`: the label is in the top ``k`` when its position in a stable descending sort of
+    the row is below ``k``, i.e. when fewer than ``k`` classes score higher than it or tie with it at a lower
+    index. That position is counted directly (no sort: O(classes) per row), in the logits' own precision (half
+    precision is widened to float32, exactly), so ``k = 1`` agrees with ``argmax`` everywhere.
+
+    Example:
+        >>> z = torch.tensor([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, 2.0, 2.0]])
+        >>> topk_correct(z, np.array([2, 1]), 1).tolist(), topk_correct(z, np.array([2, 1]), 2).tolist()
+        ([False, False], [True, True])
+
+    """
+    z = logits if logits.dtype in (torch.float32, torch.float64) else logits.float()
+    n, n_classes = z.shape
+    k = min(k, n_classes)
+    labels = np.asarray(labels)
+    y = torch.as_tensor(np.maximum(labels, 0), dtype=torch.long, device=z.device).view(-1, 1)
+    cols = torch.arange(n_classes, device=z.device).view(1, -1)
+    out = np.zeros(n, dtype=bool)
+    for start in range(0, n, chunk):  # a few (rows x classes) boolean masks at a time
+        rows, yy = z[start : start + chunk], y[start : start + chunk]
+        own = rows.gather(1, yy)
+        nan, own_nan = torch.isnan(rows), torch.isnan(own)
+        above = (rows > own) | (nan & ~own_nan)
+        tied = (rows == own) | (nan & own_nan)
+        position = above.sum(dim=1) + (tied & (cols < yy)).sum(dim=1)
+        out[start : start + chunk] = (position < k).cpu().numpy()
+    return out & (labels >= 0)  # no label (-1): never correct
 
 
 def mean_per_class_recall(correct: np.ndarray, labels: np.ndarray) -> float:

@@ -11,7 +11,9 @@ and attacked:
 
 ``min_epsilon`` reads, per image, the smallest radius at which an attack succeeds (Wang et al. 2024 report the
 median): ``min_epsilon_median`` with a bootstrap interval, 0 for images already misclassified, and images that
-resist even ``eps_max`` counted as above it (the median is then censored at ``eps_max``, and said so). The radii
+resist even ``eps_max`` counted as above it. The median is the lower median, the smallest radius that flips at
+least half the images (:func:`censored_median`); when more than half resist it is censored at ``eps_max``, and
+said so. The radii
 are the ``min_epsilon`` artefact (:mod:`zeroshift.artefacts.min_epsilon`): the engine runs the bisection and caches
 it under the model, the head, the label space, the attack spec, the search settings and the seed, so a second
 analysis attacks nothing. Parameters (``--metric-param min_epsilon.KEY=V``):
@@ -114,14 +116,40 @@ def adversarial_group(inputs: Any, params: Params) -> GroupResult:
     return GroupResult(values, protocol, columns)
 
 
-def censored_median(eps: np.ndarray, eps_max: float) -> tuple[float, bool]:
-    """The median radius, with images that resisted ``eps_max`` (``inf``) counted above it.
+#: how :func:`censored_median` defines the median of radii censored at ``eps_max`` (for the record)
+CENSORED_MEDIAN_RULE = (
+    "lower median: the smallest radius at which at least half the images are flipped (the inverse empirical CDF "
+    "at 0.5, numpy's quantile method 'inverted_cdf'; the middle value for an odd count, the lower of the two "
+    "middle values for an even one); images that resist eps_max sort above every radius; censored (reported as "
+    "eps_max, a lower bound) when that order statistic is one of them, i.e. fewer than half flip at eps_max; "
+    "bootstrap replicates use the same definition"
+)
 
-    Returns ``(median, censored)``; a censored median (more than half resisted) is reported as ``eps_max``.
+
+def censored_median(eps: np.ndarray, eps_max: float) -> tuple[float, bool]:
+    """The median minimal radius, with images that resisted ``eps_max`` (``inf``) counted above every radius.
+
+    The median is the lower median, the smallest radius at which at least half the images are flipped
+    (:data:`CENSORED_MEDIAN_RULE`): an order statistic, so it never averages a measured radius with a censored
+    one. Returns ``(median, censored)``; when that order statistic is censored (fewer than half the images flip
+    at ``eps_max``) the median is only known to be at least ``eps_max``, and ``(eps_max, True)`` is returned.
+    An empty sample gives ``(nan, False)``.
+
+    Example:
+        >>> censored_median(np.array([0.01, np.inf]), 16 / 255)  # half flip at 0.01
+        (0.01, False)
+        >>> censored_median(np.array([0.01, np.inf, np.inf]), 0.1)
+        (0.1, True)
+        >>> censored_median(np.array([0.03, 0.01, 0.02, 0.04]), 0.1)  # even count: the lower middle value
+        (0.02, False)
+
     """
-    finite = np.where(np.isfinite(eps), eps, np.nextafter(eps_max, np.inf))
-    median = float(np.median(finite)) if finite.size else float("nan")
-    if median > eps_max:
+    values = np.asarray(eps, dtype=np.float64)
+    if values.size == 0:
+        return float("nan"), False
+    k = (values.size - 1) // 2  # 0-based position of the lower median
+    median = float(np.partition(values, k)[k])
+    if not median <= eps_max:  # inf: resisted the largest radius searched
         return float(eps_max), True
     return median, False
 

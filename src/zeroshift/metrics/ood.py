@@ -5,8 +5,10 @@ Conventions (Hendrycks & Gimpel 2017, MCM; recorded in every record by :func:`oo
 * every score is oriented so that **higher = more in-distribution**;
 * the **in-distribution set is the positive class**: AUROC, AUPR-in (average precision with ID positive),
   AUPR-out (average precision with OOD positive and the score negated), and FPR@95TPR, the fraction of OOD
-  samples accepted at the highest threshold that accepts at least 95% of the ID samples (samples tied with the
-  threshold are all accepted). OpenOOD v1.5 makes OOD the positive class and so reports another FPR@95;
+  samples accepted at the threshold whose ID recall is closest to 95% (among equally close thresholds the lowest;
+  samples tied with the threshold are all accepted), exactly ``fpr_and_fdr_at_recall`` of Hendrycks et al. and
+  MCM (:data:`FPR_RULES`; ``min_tpr``, the highest threshold accepting at least 95%, on request). OpenOOD v1.5
+  makes OOD the positive class and so reports another FPR@95;
 * ties are handled as scikit-learn does (AUROC counts a tied pair as one half; AP steps once per distinct score);
 * samples whose score is NaN (logits without a softmax) are left out and counted.
 
@@ -89,23 +91,46 @@ class RankedScores:
         return np.cumsum(pos)[self.run_end], np.cumsum(neg)[self.run_end]
 
     def fpr_at(
-        self, tpr: float = 0.95, id_weights: np.ndarray | None = None, ood_weights: np.ndarray | None = None
+        self,
+        tpr: float = 0.95,
+        id_weights: np.ndarray | None = None,
+        ood_weights: np.ndarray | None = None,
+        rule: str = "reference",
     ) -> tuple[float, float, float]:
-        """(FPR, threshold, TPR reached) at the highest threshold accepting at least ``tpr`` of the ID samples."""
+        """(FPR, threshold, TPR reached) at the operating point ``rule`` picks for ``tpr`` (see :data:`FPR_RULES`).
+
+        ``reference`` is ``fpr_and_fdr_at_recall`` of Hendrycks et al. and MCM: the run of ties whose ID recall is
+        closest to ``tpr`` (above or below it), and among equally close ones the lowest threshold, which accepts
+        the most OOD. ``min_tpr`` is the highest threshold whose recall is at least ``tpr``.
+
+        Example:
+            >>> r = RankedScores.of(np.array([3.0, 2.0, 2.0, 1.0]), np.array([2.0, 1.0]))  # ID recall .25 .75 1
+            >>> r.fpr_at(0.8, rule="reference"), r.fpr_at(0.8, rule="min_tpr")
+            ((0.5, 2.0, 0.75), (1.0, 1.0, 1.0))
+            >>> r = RankedScores.of(np.array([3.0, 2.0, 2.0, 1.0]), np.array([2.0, 1.5]))  # recall .75 at 2 and 1.5
+            >>> r.fpr_at(0.8, rule="reference")  # equally close: the lower threshold, accepting more OOD
+            (1.0, 1.5, 0.75)
+
+        """
         if not 0.0 < tpr <= 1.0:
             raise UsageError(f"ood.tpr must be in (0, 1], got {tpr!r}")
+        if rule not in FPR_RULES:
+            raise UsageError(f"ood.fpr_rule must be one of {', '.join(map(repr, FPR_RULES))}, got {rule!r}")
         tps, fps = self.counts(id_weights, ood_weights)
         if not tps.size or tps[-1] == 0 or fps[-1] == 0:
             nan = float("nan")
             return nan, nan, nan
-        need = math.ceil(tpr * tps[-1] - 1e-9)  # counts are integers: no float round-off at exactly 95%
-        k = int(np.argmax(tps >= need))
+        k = FPR_RULES[rule].pick(tps, tpr)
         return float(fps[k] / fps[-1]), float(self.thresholds[k]), float(tps[k] / tps[-1])
 
     def metrics(
-        self, id_weights: np.ndarray | None = None, ood_weights: np.ndarray | None = None, tpr: float = 0.95
+        self,
+        id_weights: np.ndarray | None = None,
+        ood_weights: np.ndarray | None = None,
+        tpr: float = 0.95,
+        rule: str = "reference",
     ) -> dict[str, float]:
-        """AUROC, AUPR-in, AUPR-out and FPR at ``tpr``, ID positive (NaN when either set is empty)."""
+        """AUROC, AUPR-in, AUPR-out and FPR at ``tpr`` (operating point by ``rule``), ID positive (NaN if empty)."""
         tps, fps = self.counts(id_weights, ood_weights)
         if not tps.size or tps[-1] == 0 or fps[-1] == 0:
             return dict.fromkeys(("auroc", "aupr_in", "aupr_out", "fpr95"), float("nan"))
@@ -122,8 +147,76 @@ class RankedScores:
             "auroc": auroc,
             "aupr_in": aupr_in,
             "aupr_out": aupr_out,
-            "fpr95": self.fpr_at(tpr, id_weights, ood_weights)[0],
+            "fpr95": self.fpr_at(tpr, id_weights, ood_weights, rule)[0],
         }
+
+
+def _closest_recall(tps: np.ndarray, tpr: float) -> int:
+    """The reference operating point: the run whose recall is closest to ``tpr``, ties to the lowest threshold.
+
+    The same float expression as ``fpr_and_fdr_at_recall`` (``|tps / tps[-1] - level|``, so its round-off picks
+    the same run when two recalls are equally far on paper), over the runs up to the first that reaches full
+    recall (the reference drops the rest); ``argmin`` walks them from the lowest threshold upwards, as the
+    reference's reversed arrays do, so of equally close runs the one accepting the most OOD wins. Its extra
+    point (recall 1, FPR 0) never wins: the run at full recall is equally close and comes first.
+
+    Example:
+        >>> _closest_recall(np.array([1.0, 3.0, 3.0, 4.0]), 0.8)  # recalls .25 .75 .75 1: the later .75
+        2
+
+    """
+    last = int(np.searchsorted(tps, tps[-1]))
+    gap = np.abs(tps[: last + 1] / tps[-1] - tpr)
+    return last - int(np.argmin(gap[::-1]))
+
+
+def _min_tpr(tps: np.ndarray, tpr: float) -> int:
+    """The highest threshold whose recall is at least ``tpr`` (the first run reaching it).
+
+    Example:
+        >>> _min_tpr(np.array([1.0, 3.0, 3.0, 4.0]), 0.8)
+        3
+
+    """
+    need = math.ceil(tpr * tps[-1] - 1e-9)  # counts are integers: no float round-off at exactly 95%
+    return int(np.argmax(tps >= need))
+
+
+@dataclass(frozen=True)
+class FprRule:
+    """How FPR@TPR picks its operating point among the runs of ties (``pick(tps, tpr) -> run index``).
+
+    Example:
+        >>> FPR_RULES["reference"].source
+        'fpr_and_fdr_at_recall (hendrycks/outlier-exposure utils/display_results.py; MCM utils/detection_util.py)'
+
+    """
+
+    name: str
+    definition: str
+    source: str
+    pick: Callable[[np.ndarray, float], int]
+
+
+#: the operating-point rules of FPR@TPR; ``reference`` is the default
+FPR_RULES: dict[str, FprRule] = {
+    rule.name: rule
+    for rule in (
+        FprRule(
+            "reference",
+            "fraction of OOD accepted at the threshold whose ID recall is closest to tpr (above or below); among "
+            "equally close thresholds the lowest (accepting the most OOD); samples tied with it are accepted",
+            "fpr_and_fdr_at_recall (hendrycks/outlier-exposure utils/display_results.py; MCM utils/detection_util.py)",
+            _closest_recall,
+        ),
+        FprRule(
+            "min_tpr",
+            "fraction of OOD accepted at the highest threshold accepting >= tpr of ID (ties accepted)",
+            "the first ROC point with TPR >= tpr (scikit-learn roc_curve)",
+            _min_tpr,
+        ),
+    )
+}
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -153,28 +246,40 @@ def average_precision(pos: np.ndarray, neg: np.ndarray) -> float:
     return RankedScores.of(np.asarray(pos), np.asarray(neg)).metrics()["aupr_in"]
 
 
-def fpr_at_tpr(id_scores: np.ndarray, ood_scores: np.ndarray, tpr: float = 0.95) -> tuple[float, float, float]:
-    """FPR at the highest threshold whose TPR (ID accepted) is at least ``tpr``: (fpr, threshold, tpr reached).
+def fpr_at_tpr(
+    id_scores: np.ndarray, ood_scores: np.ndarray, tpr: float = 0.95, rule: str = "reference"
+) -> tuple[float, float, float]:
+    """FPR at the operating point ``rule`` picks for ``tpr`` (:data:`FPR_RULES`): (fpr, threshold, tpr reached).
 
     A sample is accepted when its score is >= the threshold, so ties at the threshold are all accepted.
 
     Example:
         >>> fpr_at_tpr(np.array([4.0, 3.0, 2.0, 1.0]), np.array([2.0, 0.0]), tpr=0.75)
         (0.5, 2.0, 0.75)
+        >>> fpr_at_tpr(np.array([4.0, 3.0, 2.0, 1.0]), np.array([2.0, 0.0]), tpr=0.7, rule="min_tpr")
+        (0.5, 2.0, 0.75)
 
     """
-    return RankedScores.of(np.asarray(id_scores), np.asarray(ood_scores)).fpr_at(tpr)
+    return RankedScores.of(np.asarray(id_scores), np.asarray(ood_scores)).fpr_at(tpr, rule=rule)
 
 
-def detection_metrics(id_scores: np.ndarray, ood_scores: np.ndarray, tpr: float = 0.95) -> dict[str, float]:
+def detection_metrics(
+    id_scores: np.ndarray, ood_scores: np.ndarray, tpr: float = 0.95, rule: str = "reference"
+) -> dict[str, float]:
     """AUROC, AUPR-in, AUPR-out and FPR at ``tpr`` with the in-distribution set as the positive class.
+
+    ``rule`` picks FPR@TPR's operating point (:data:`FPR_RULES`): ``reference`` (default) equals
+    ``fpr_and_fdr_at_recall`` of Hendrycks et al. and MCM, ``min_tpr`` the first ROC point with TPR >= ``tpr``.
 
     Example:
         >>> sorted(detection_metrics(np.array([1.0]), np.array([0.0])))
         ['aupr_in', 'aupr_out', 'auroc', 'fpr95']
+        >>> ids, oods = np.array([3.0, 2.0, 2.0, 1.0]), np.array([2.0, 1.0])
+        >>> detection_metrics(ids, oods, 0.8)["fpr95"], detection_metrics(ids, oods, 0.8, "min_tpr")["fpr95"]
+        (0.5, 1.0)
 
     """
-    return RankedScores.of(np.asarray(id_scores), np.asarray(ood_scores)).metrics(tpr=tpr)
+    return RankedScores.of(np.asarray(id_scores), np.asarray(ood_scores)).metrics(tpr=tpr, rule=rule)
 
 
 def score_histogram(id_scores: np.ndarray, ood_scores: np.ndarray, bins: int = 30) -> dict[str, list[float]]:
@@ -347,7 +452,8 @@ CONVENTIONS = {
     "auroc": "area under ROC (ties count one half)",
     "aupr_in": "average precision, in-distribution positive",
     "aupr_out": "average precision, OOD positive, score negated",
-    "fpr95": "fraction of OOD accepted at the highest threshold accepting >= tpr of ID (ties accepted)",
+    "fpr95": FPR_RULES["reference"].definition,
+    "fpr95_rule": "reference",
     "nonfinite": "samples with an undefined score (NaN/+inf logits) are left out and counted",
 }
 
