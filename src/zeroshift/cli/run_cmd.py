@@ -39,6 +39,9 @@ def run(
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     precision: str = typer.Option("auto", "--precision", help="auto (bf16 autocast on GPU), fp32, bf16 or fp16."),
+    attack_precision: str = typer.Option(
+        "fp32", "--attack-precision", help="Precision attacks are optimised and scored in: fp32, bf16 or fp16."
+    ),
     batch_size: int = typer.Option(64, "--batch-size", help="Images per forward pass."),
     workers: int = typer.Option(None, "--workers", help="Loader worker processes [default: half the cores]."),
     limit: int = typer.Option(None, "--limit", help="Evaluate a seeded random subset of N samples (quick look)."),
@@ -75,6 +78,7 @@ def run(
         store=store or default_store(),
         device=device,
         precision=precision,
+        attack_precision=attack_precision,
         batch_size=batch_size,
         workers=workers,
         limit=limit,

@@ -5,7 +5,7 @@ artefacts are keyed by (:meth:`Condition.pixel_fingerprint`, :meth:`Condition.he
 fields every record of it carries (:meth:`Condition.describe`).
 
 Example:
-    >>> from zeroshift.engine.options import RunOptions
+    >>> from zeroshift.engine.options import RunOptions, effective_precision
     >>> from zeroshift.engine.facts import FactsCache
     >>> import tempfile
     >>> facts = FactsCache(tempfile.mkdtemp())
@@ -28,7 +28,7 @@ from zeroshift.conditions import describe
 from zeroshift.data import make_benchmark
 from zeroshift.data.base import Benchmark, Dataset, LabelSpace
 from zeroshift.engine.facts import FactsCache
-from zeroshift.engine.options import RunOptions
+from zeroshift.engine.options import RunOptions, effective_precision
 from zeroshift.errors import UsageError
 from zeroshift.models import ModelHandle, adapters, resolve_model
 from zeroshift.models.facts import ModelFacts
@@ -99,7 +99,7 @@ class Condition:
             )
         return {
             "model": self.handle.fingerprint,
-            "shift": shift.canonical if shift else None,
+            "shift": shift.cache_key if shift else None,
             "seed": self.seed if shift else None,
             "attack_head": attack_head,
         }
@@ -145,7 +145,10 @@ def resolve(
         space_name,
         spec.seed,
     )
-    precision = options.precision if device_type == "cuda" else "fp32"
+    # the precision images are encoded in (recorded in fingerprints); an attack run is scored in the precision the
+    # attack was optimised in, so robust accuracy is measured on the function that was attacked
+    attacked = shift is not None and shift.kind == "attack"
+    precision = options.attack_precision if attacked else effective_precision(options.precision, device_type)
     return Condition(resolved, handle, facts.of, benchmark, dataset, space, prompts, shift, limit, precision)
 
 

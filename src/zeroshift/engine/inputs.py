@@ -28,6 +28,7 @@ from zeroshift.engine.condition import Condition
 from zeroshift.engine.produce import EncodeStats, Request
 from zeroshift.engine.relations import related_spec
 from zeroshift.errors import UsageError
+from zeroshift.prompts import load_prompts
 
 if TYPE_CHECKING:
     from zeroshift.engine.runner import Runner
@@ -212,9 +213,10 @@ class ConditionInputs:
         names = [space.universe_names[c] for c in space.used_columns]
         return self.texts("heads", names)
 
-    def head_rows(self, names: list[str], prompts: Any = None) -> torch.Tensor:
-        """Text-head rows of ``names`` under ``prompts`` (default: the run's prompt set)."""
-        return self.texts("heads", names, **({"prompts": prompts} if prompts is not None else {}))
+    def head_rows(self, names: list[str], prompts: str | None = None) -> torch.Tensor:
+        """Text-head rows of ``names`` under the prompt set ``prompts`` (a name or file; default: the run's set)."""
+        chosen = load_prompts(prompts) if prompts is not None else self.condition.prompts
+        return self.texts("heads", names, prompts=chosen)
 
     # --- the shift ----------------------------------------------------------------------------------------
     def shift_params(self) -> list[dict[str, Any]] | None:

@@ -28,6 +28,8 @@ class RunOptions:
         cache_dir: artefact cache (default ``$ZEROSHIFT_CACHE`` or the platform cache dir).
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         precision: ``auto`` (autocast on GPU, fp32 on CPU), ``fp32``, ``bf16`` or ``fp16``.
+        attack_precision: the precision attacks are optimised and scored in (``fp32``; ``bf16``/``fp16`` autocast on
+            request): an attack run is scored with the function that was attacked.
         batch_size: images per forward pass.
         workers: loader worker processes (None: half the cores).
         limit: evaluate a seeded random subset of this many samples.
@@ -48,6 +50,7 @@ class RunOptions:
     cache_dir: str | Path | None = None
     device: str = "auto"
     precision: str = "auto"
+    attack_precision: str = "fp32"
     batch_size: int = 64
     workers: int | None = None
     limit: int | None = None
@@ -71,6 +74,8 @@ class RunOptions:
             raise UsageError(f"--limit must be at least 1, got {self.limit}")
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):
             raise UsageError(f"--precision must be auto, fp32, bf16 or fp16, got {self.precision!r}")
+        if self.attack_precision not in ("fp32", "bf16", "fp16"):
+            raise UsageError(f"--attack-precision must be fp32, bf16 or fp16, got {self.attack_precision!r}")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -88,6 +93,17 @@ def resolve_device(name: str) -> torch.device:
 
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype for a precision setting (None: run in fp32)."""
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[effective_precision(precision, device.type)]
+
+
+def effective_precision(precision: str, device_type: str) -> str:
+    """What a precision setting means on a device: ``auto`` is bf16 on GPU and fp32 on CPU.
+
+    Example:
+        >>> effective_precision("auto", "cpu"), effective_precision("auto", "cuda"), effective_precision("bf16", "cpu")
+        ('fp32', 'bf16', 'bf16')
+
+    """
     if precision == "auto":
-        return torch.bfloat16 if device.type == "cuda" else None
-    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+        return "bf16" if device_type == "cuda" else "fp32"
+    return precision

@@ -189,7 +189,7 @@ class Producer:
         reads = set().union(*(r.kind.reads for r in banks if not r.kind.grad))
         if "local" in reads and not model.supports_local:
             raise UsageError(f"{scope.handle.spec} exposes no patch embeddings (needed for GL-MCM)")
-        dtype = autocast_dtype(opts.precision, self.device)
+        dtype = autocast_dtype(scope.precision, self.device)
         fps = {r.kind.name: bank.folder.name for r, bank in banks.items()}
         pending: dict[Request, tuple[list[str], list[torch.Tensor], dict[str, str]]] = {r: ([], [], {}) for r in banks}
         last_flush = time.monotonic()
@@ -228,7 +228,8 @@ class Producer:
                         seeds = [
                             per_image_seed(scope.seed, shift.canonical, scope.dataset.sample_ids[i]) for i in indices
                         ]
-                        x = shift.attack(self.classifier(scope), x, y, seeds, view.shift_params()).detach()
+                        with torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+                            x = shift.attack(self.classifier(scope), x, y, seeds, view.shift_params()).detach()
                         view.pixels = x
                     batch_keys = [keys[i] for i in indices]
                     # only rows a bank lacks: a chunk is never rewritten with bytes that may differ on another device

@@ -60,6 +60,12 @@ def assemble(
         "preprocess": facts.preprocess,
         **({"benchmark": cond.benchmark.record} if cond.benchmark.record else {}),
         "shift": cond.shift.protocol if cond.shift is not None else None,
+        "precision": {
+            "encode": cond.precision,
+            "scored_as_attacked": cond.shift is not None and cond.shift.kind == "attack",
+            "rule": "attack runs are optimised and scored in --attack-precision (fp32 by default); other runs are "
+            "encoded in --precision (auto: bf16 autocast on GPU, fp32 on CPU)",
+        },
     }
     columns: dict[str, list[Any]] = {}
     for _, _, result in computed:
@@ -110,8 +116,10 @@ def sample_outputs(outputs: Outputs, columns: dict[str, list[Any]] | None = None
     k = min(k, outputs.logits.shape[1]) if outputs.logits.ndim == 2 and outputs.logits.shape[1] else 0
     if len(outputs) and k:
         probs = torch.softmax(outputs.logits.float(), dim=1)
-        top = torch.topk(probs, k, dim=1)
-        idx, p = top.indices.tolist(), [[round(float(v), 6) for v in row] for row in top.values.tolist()]
+        # ties as everywhere (metrics.accuracy.TIE_RULE): a stable descending sort, the lowest class index first
+        top = torch.sort(probs, dim=1, descending=True, stable=True)
+        idx = top.indices[:, :k].tolist()
+        p = [[round(float(v), 6) for v in row] for row in top.values[:, :k].tolist()]
     else:
         idx, p = [[] for _ in outputs.sample_ids], [[] for _ in outputs.sample_ids]
     return SampleOutputs(list(outputs.sample_ids), [int(x) for x in outputs.labels], idx, p, dict(columns or {}))

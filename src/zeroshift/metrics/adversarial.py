@@ -254,6 +254,6 @@ def min_epsilon_group(inputs: Any, params: Params) -> GroupResult:
     )
     return GroupResult(
         values,
-        {"min_epsilon": found.protocol},
+        {"min_epsilon": {**found.protocol, "median": CENSORED_MEDIAN_RULE}},
         {"min_epsilon": [by_id.get(sid) for sid in outputs.sample_ids]},
     )

@@ -39,7 +39,7 @@ from zeroshift.core.numeric import finite_rows
 from zeroshift.errors import DatasetError, UsageError
 from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue, bootstrap_ci, mean_with_ci
 from zeroshift.metrics.group import GroupResult, MetricSpec, Need, Params, metric_group
-from zeroshift.metrics.temperature import TemperatureFit, fit_temperature, heldout_split
+from zeroshift.metrics.temperature import TemperatureFit, check_ts_split, fit_temperature, heldout_split
 from zeroshift.params import Param
 
 #: the ECE bin count of VLM_calibrate, torchmetrics, robustness_metrics and OpenOOD
@@ -359,7 +359,7 @@ def _needs(params: Params) -> tuple[Need, ...]:
             "in-distribution benchmark whose held-out split fits T (default: the benchmark's)",
             check=_optional_spec,
         ),  # fmt: skip
-        "ts_split": Param(0.5, "size of the fitting split: a fraction in (0, 1) or a count"),
+        "ts_split": Param(0.5, "size of the fitting split: a fraction in (0, 1) or a count", check=check_ts_split),
         "ts_seed": Param(0, "seed of the fitting split"),
         "temperature": Param(None, "a given T instead of fitting one"),
     },
@@ -502,4 +502,6 @@ def _in_distribution(inputs: Any, id_spec: str | None) -> tuple[Any, bool, dict[
         "id_label_space": id_out.label_space.name,
         "id_condition": "clean",
     }
-    return id_out, id_bench.canonical == bench.canonical, record
+    # the run shows the in-distribution images themselves (clean, shifted, or as released corrupted copies such as
+    # ImageNet-C): the fitting split is then left out of the scaled metrics
+    return id_out, id_bench.canonical == bench.condition()["base"], record

@@ -190,6 +190,9 @@ class ConditionView(Protocol):
     def artefact(self, kind: str, **params: Any) -> Any:
         """The rows of an artefact for the condition's samples (the kind's view: e.g. ``LocalOutputs``)."""
 
+    def head_rows(self, names: list[str], prompts: str | None = None) -> Any:
+        """Text-head rows of class names under a prompt set (a name or file; default: the run's set)."""
+
 
 class GroupInputs(ConditionView, Protocol):
     """What :meth:`MetricGroup.compute` reads (see the module docstring)."""

@@ -541,6 +541,32 @@ def _pair_id(outputs: Any, inputs: Any, id_samples: str) -> tuple[Any, np.ndarra
     return id_out, rows, record
 
 
+#: the text heads MCM and GL-MCM may score with: the papers' single template, or the run's prompt set (None)
+MCM_PROMPTS = {"single": "simple", "run": None}
+
+
+def _cosines(view: Any, outputs: Any, prompts: str) -> Any:
+    """Raw class cosines of ``outputs``' samples over their label space, with the head of prompt set ``prompts``."""
+    from zeroshift.core.outputs import class_logits
+
+    features = view.artefact("features")
+    where = {sid: i for i, sid in enumerate(features.sample_ids)}
+    rows = features.rows[torch.as_tensor([where[s] for s in outputs.sample_ids], dtype=torch.long)]
+    space = outputs.label_space
+    head = view.head_rows([space.universe_names[c] for c in space.used_columns], prompts)
+    return class_logits(rows, head, 1.0, 0.0, space)[1].float()
+
+
+def _with_head(view: Any, local: Any, prompts: str | None) -> Any:
+    """Patch embeddings scored with the head of prompt set ``prompts`` (unchanged for the run's own set)."""
+    if prompts is None:
+        return local
+    from dataclasses import replace
+
+    space = local.label_space
+    return replace(local, head=view.head_rows([space.universe_names[c] for c in space.used_columns], prompts))
+
+
 _OOD_NAMES = {"msp": "MSP", "maxlogit": "max-logit", "energy": "energy", "mcm": "MCM", "glmcm": "GL-MCM"}
 _OOD_FIELDS = {"score": DEFAULT_SCORES}
 
@@ -581,11 +607,17 @@ _OOD_FIELDS = {"score": DEFAULT_SCORES}
             "space", "in-distribution samples kept when the OOD label space is a subset", choices=("space", "all")
         ),
         "hist_bins": Param(30, "bins of the ID/OOD score histograms stored in the details"),
+        "fpr_rule": Param("reference", "operating point of FPR@TPR (see FPR_RULES)", choices=tuple(FPR_RULES)),
+        "mcm_prompts": Param(
+            "single",
+            "text head of MCM and GL-MCM: the papers' single template, or the run's set",
+            choices=tuple(MCM_PROMPTS),
+        ),
     },  # fmt: skip
     needs=_needs,
     check=needs_ood_benchmark,
 )
-def ood_group(inputs: Any, params: Params) -> GroupResult:
+def ood_group(inputs: Any, params: Params) -> GroupResult:  # noqa: C901
     """OOD scores of an OOD set against its in-distribution set, four metrics each.
 
     Parameters: ``scores`` (``msp``, ``maxlogit``, ``energy``, ``mcm``, ``glmcm``; scores a model cannot give --
@@ -593,8 +625,11 @@ def ood_group(inputs: Any, params: Params) -> GroupResult:
     FPR@TPR (0.95), ``energy_temperature`` ``T`` of the energy score (1), ``mcm_tau`` ``tau`` of MCM and GL-MCM (1),
     ``glmcm_lambda`` the weight of GL-MCM's local part (1), ``id_samples``: when the OOD set's label space is a
     subset (ImageNet-O's 200 classes), ``space`` keeps only in-distribution samples of those classes (the Hendrycks
-    protocol), ``all`` keeps every sample; ``hist_bins`` the bins of the stored ID/OOD score histograms. ID and OOD
-    samples are resampled separately for the intervals.
+    protocol), ``all`` keeps every sample; ``hist_bins`` the bins of the stored ID/OOD score histograms;
+    ``fpr_rule`` the operating point of FPR@TPR (``reference``: Hendrycks' and MCM's ``fpr_and_fdr_at_recall``;
+    ``min_tpr``); ``mcm_prompts``: MCM and GL-MCM score with the papers' single template "a photo of a {}."
+    (``single``, default) or with the run's prompt set (``run``). ID and OOD samples are resampled separately for the
+    intervals.
 
     Metrics: ``<score>_auroc``, ``<score>_aupr_in``, ``<score>_aupr_out``, ``<score>_fpr95``; the histograms sit
     in ``<score>_auroc.details["histogram"]``.
@@ -621,6 +656,13 @@ def ood_group(inputs: Any, params: Params) -> GroupResult:
     id_out, id_rows, record = _pair_id(outputs, inputs, params.id_samples)
     has_cos = outputs.cosines is not None and id_out.cosines is not None
     has_local = has_cos and bool(local_possible)
+    mcm_prompts = MCM_PROMPTS[params.mcm_prompts]
+    ood_cos, id_cos = outputs.cosines, id_out.cosines
+    if has_cos and mcm_prompts and any(ood_scores.get(n).needs in ("cosines", "local") for n in names):
+        # MCM and GL-MCM read the cosines of the single-template head, not the run's ensemble
+        view = _id_condition(lambda: inputs.related("in_distribution"), inputs)
+        ood_cos = _cosines(inputs, outputs, mcm_prompts)
+        id_cos = _cosines(view, id_out, mcm_prompts)
     skipped: dict[str, str] = {}
     values: list[MetricValue] = []
     computed: dict[str, str] = {}
@@ -633,22 +675,30 @@ def ood_group(inputs: Any, params: Params) -> GroupResult:
         if score.needs == "local" and not has_local:
             skipped[name] = "needs patch embeddings in the joint space (open_clip ViTs)"
             continue
-        ood_in = ScoreInputs(outputs.logits, outputs.cosines, None, score_params)
-        id_in = ScoreInputs(id_out.logits, id_out.cosines, None, score_params)
+        ood_in = ScoreInputs(outputs.logits, ood_cos, None, score_params)
+        id_in = ScoreInputs(id_out.logits, id_cos, None, score_params)
         if score.needs == "local":
-            ood_in.local = inputs.artefact("local").align(outputs.sample_ids)
+            ood_in.local = _with_head(inputs, inputs.artefact("local"), mcm_prompts).align(outputs.sample_ids)
             assert id_local is not None
+            id_local_scored = _with_head(inputs, id_local, mcm_prompts)
             if record.get("id_rescored_as"):
-                id_local = id_local.in_space(outputs.label_space)
-            id_in.local = id_local.align(id_out.sample_ids)
+                id_local_scored = id_local_scored.in_space(outputs.label_space)
+            id_in.local = id_local_scored.align(id_out.sample_ids)
         ood_s, id_s = score.fn(ood_in), score.fn(id_in)
-        values += _metric_values(name, id_s, ood_s, params.tpr, params.hist_bins, settings)
+        values += _metric_values(name, id_s, ood_s, params.tpr, params.hist_bins, settings, params.fpr_rule)
         computed[name] = score.definition
         columns[f"ood_{name}"] = [None if np.isnan(v) else float(v) for v in ood_s]
     protocol = {
         "ood": {
             **CONVENTIONS,
             "tpr": params.tpr,
+            "fpr95": FPR_RULES[params.fpr_rule].definition,
+            "fpr95_rule": params.fpr_rule,
+            "mcm_prompts": (
+                f"single template {mcm_prompts!r} (Ming et al. 2022; Miyai et al. 2023)"
+                if mcm_prompts
+                else "the run's prompt set"
+            ),
             "scores": computed,
             "skipped": skipped,
             "params": score_params,
@@ -661,15 +711,23 @@ def ood_group(inputs: Any, params: Params) -> GroupResult:
 
 
 def _metric_values(
-    name: str, id_s: np.ndarray, ood_s: np.ndarray, tpr: float, hist_bins: int, boot: dict[str, Any]
+    name: str,
+    id_s: np.ndarray,
+    ood_s: np.ndarray,
+    tpr: float,
+    hist_bins: int,
+    boot: dict[str, Any],
+    rule: str = "reference",
 ) -> list[MetricValue]:
     """The four metrics of one score, with stratified bootstrap intervals and the details to plot and audit."""
     id_ok, ood_ok = id_s[np.isfinite(id_s)], ood_s[np.isfinite(ood_s)]
     ranked = RankedScores.of(id_ok, ood_ok)
-    point = ranked.metrics(tpr=tpr)
-    fpr, threshold, reached = ranked.fpr_at(tpr)
+    point = ranked.metrics(tpr=tpr, rule=rule)
+    fpr, threshold, reached = ranked.fpr_at(tpr, rule=rule)
     ci = stratified_bootstrap(
-        lambda i, j: ranked.metrics(np.bincount(i, minlength=id_ok.size), np.bincount(j, minlength=ood_ok.size), tpr),
+        lambda i, j: ranked.metrics(
+            np.bincount(i, minlength=id_ok.size), np.bincount(j, minlength=ood_ok.size), tpr, rule
+        ),
         id_ok.size,
         ood_ok.size,
         boot["n_boot"],
@@ -689,7 +747,7 @@ def _metric_values(
         "auroc": {"histogram": score_histogram(id_ok, ood_ok, hist_bins)},
         "aupr_in": {},
         "aupr_out": {},
-        "fpr95": {"tpr": tpr, "threshold": threshold, "tpr_reached": reached},
+        "fpr95": {"tpr": tpr, "threshold": threshold, "tpr_reached": reached, "rule": rule},
     }
     higher = {"auroc": True, "aupr_in": True, "aupr_out": True, "fpr95": False}
     return [

@@ -379,6 +379,32 @@ class StorePoint:
     id_run: str
     shift_run: str
     record: RunRecord = field(repr=False)
+    n_id: int | None = None
+    n_shift: int | None = None
+
+
+def sample_count(record: RunRecord, metric: str) -> int | None:
+    """How many samples a metric of a record was measured on (its details, else the record's evaluated count)."""
+    found = record.metric(metric)
+    n = (found.details or {}).get("n") if found is not None else None
+    n = n if n is not None else (record.counts or {}).get("evaluated")
+    return int(n) if isinstance(n, int | float) and not isinstance(n, bool) and n >= 1 else None
+
+
+def interval_of(
+    fit: TrendFit, acc_id: float, acc_shift: float, n_id: int | None, n_shift: int | None, method: str, seed: int
+) -> tuple[float, float, float, str]:
+    """``(ER, lo, hi, method used)``: with the model's own sampling error when the sample counts are known, else the
+    trend's interval only (method ``trend``).
+    """
+    if n_id and n_shift:
+        try:
+            er, lo, hi, _ = effective_robustness_interval(fit, acc_id, acc_shift, n_id, n_shift, method, seed=seed)
+            return er, lo, hi, method
+        except UsageError:  # an accuracy that is not a count of these samples (a hand-made record): trend only
+            pass
+    er, lo, hi = effective_robustness(fit, acc_id, acc_shift)
+    return er, lo, hi, "trend"
 
 
 def store_points(records: list[RunRecord], shift: str) -> tuple[list[StorePoint], list[str]]:
@@ -417,7 +443,8 @@ def store_points(records: list[RunRecord], shift: str) -> tuple[list[StorePoint]
                 "that gives it (class_subsets; features come from the cache)"
             )
             continue
-        points.append(StorePoint(r.model, r.prompts, acc_id.value, top1.value, base.run_id, r.run_id, r))
+        n_id, n_shift = sample_count(base, id_metric), sample_count(r, "top1")
+        points.append(StorePoint(r.model, r.prompts, acc_id.value, top1.value, base.run_id, r.run_id, r, n_id, n_shift))
     return points, notes
 
 
@@ -476,8 +503,13 @@ def analyze_effective_robustness(
     n_boot: int = DEFAULT_BOOTSTRAP["n_boot"],
     alpha: float = DEFAULT_BOOTSTRAP["alpha"],
     seed: int = DEFAULT_BOOTSTRAP["seed"],
+    interval: str = "bootstrap",
 ) -> EffectiveRobustnessReport:
     """Fit the trend of each shift on a baseline population and place every stored model against it.
+
+    Each model's effective robustness comes with an interval that covers its own sampling error on both test sets
+    as well as the trend's (``interval``: ``bootstrap``, about nominal, default; or ``clopper_pearson``, exact and
+    conservative, as the ImageNet testbed's error bars), from the sample counts of its records.
 
     Args:
         records: the store's records.
@@ -489,10 +521,13 @@ def analyze_effective_robustness(
         n_boot: bootstrap resamples of the population.
         alpha: 1 - confidence level.
         seed: bootstrap seed.
+        interval: how each model's interval covers its own sampling error (``bootstrap`` or ``clopper_pearson``).
 
     """
     from zeroshift.registry import suggest
 
+    if interval not in ER_INTERVAL_METHODS:
+        raise UsageError(f"unknown interval method {interval!r}; choose one of: {', '.join(ER_INTERVAL_METHODS)}")
     if baseline not in BASELINES:
         raise UsageError(f"unknown baseline {baseline!r}{suggest(baseline, list(BASELINES))}")
     if kind not in TRANSFORMS:
@@ -537,7 +572,7 @@ def analyze_effective_robustness(
         fit = fit_trend(xs, ys, kind, n_boot, alpha, seed)
         fits.append(ShiftFit(shift, label, fit))
         for p, member in zip(points, in_pop, strict=True):
-            er, lo, hi = effective_robustness(fit, p.acc_id, p.acc_shift)
+            er, lo, hi, _ = interval_of(fit, p.acc_id, p.acc_shift, p.n_id, p.n_shift, interval, seed)
             rows.append(
                 ModelRobustness(
                     p.model,
@@ -565,5 +600,10 @@ def analyze_effective_robustness(
         "id_axis": "the in-distribution metric each shifted record's condition names (id_metric)",
         "sources": baseline_sources()["sources"] if baseline != "store" else None,
         "records": POPULATION,
+        "interval": {
+            "method": interval,
+            "definition": ER_INTERVAL_METHODS[interval],
+            "without_counts": "the trend's interval only (records without sample counts)",
+        },  # fmt: skip
     }
     return EffectiveRobustnessReport(fits, rows, notes, protocol)

@@ -429,6 +429,8 @@ class APGD(Attack):
     """
 
     name = "apgd"
+    #: 2: AutoAttack's returned iterate (the last that fools; the clean image where none does)
+    version = 2
     description = "APGD-CE: auto-PGD with step-size halving and momentum (Croce & Hein 2020)"
     defaults: ClassVar[dict[str, Any]] = {"eps": "4/255", "norm": "linf", "steps": 100, "target": None}
     #: momentum weight and the oscillation threshold of the checkpoints

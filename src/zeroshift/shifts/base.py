@@ -72,6 +72,14 @@ class Shift:
     condition_kind: ClassVar[str] = "synthetic"
     #: allowed values of parameters that take one of a list (shown by ``zeroshift ls shifts``)
     choices: ClassVar[dict[str, tuple[Any, ...]]] = {}
+    #: the implementation's version: bumped when the same spec starts producing other pixels, so cached artefacts
+    #: of the old implementation are never reused (part of the cache key from version 2 on)
+    version: ClassVar[int] = 1
+
+    @property
+    def cache_key(self) -> str:
+        """What keys the shifted pixels in the cache: the canonical spec, and the version once it is not 1."""
+        return self.canonical if self.version == 1 else f"{self.canonical}#v{self.version}"
 
     def __init__(self, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))

@@ -29,10 +29,12 @@ import numpy as np
 from zeroshift.errors import UsageError
 from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue
 from zeroshift.reports.effective_robustness import (
+    ER_INTERVAL_METHODS,
     analyze_effective_robustness,
     baseline_points,
-    effective_robustness,
     fit_trend,
+    interval_of,
+    sample_count,
 )
 from zeroshift.reports.html import measurements as M
 from zeroshift.reports.html.data import Condition, Entry, ReportData
@@ -166,7 +168,10 @@ def from_store(data: ReportData, skip: set[str]) -> list[ShiftPlot]:
                 fit = None
         points = []
         for e, a, b in cells:
-            er = effective_robustness(fit, a.value.value, b.value.value) if fit else (None, None, None)
+            er: tuple[Any, ...] = (None, None, None)
+            if fit:
+                n_id, n_shift = sample_count(a.record, M.PRIMARY), sample_count(b.record, M.PRIMARY)
+                er = interval_of(fit, a.value.value, b.value.value, n_id, n_shift, "bootstrap", 0)[:3]
             points.append(Point(e, a.value.value, b.value.value, *er))
         notes = []
         if fit is None:
@@ -179,6 +184,7 @@ def from_store(data: ReportData, skip: set[str]) -> list[ShiftPlot]:
         prot = {
             "fit": describe_fit(fit, label) if fit else "none",
             "in-distribution axis": f"top1 on {ref.label}",
+            "interval": ER_INTERVAL_METHODS["bootstrap"],
         }
         trend = Trend(fit.predict, label) if fit else None
         plots.append(ShiftPlot(shifted.label, ref.label, points, trend, [], prot, notes, records, values))
