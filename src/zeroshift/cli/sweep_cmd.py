@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -14,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from zeroshift.errors import UsageError
-from zeroshift.paths import default_store
+from zeroshift.paths import cache_dir, default_store
 
 EXECUTORS = ("local", "ray")
 
@@ -74,6 +75,7 @@ def sweep(
 
         resolved_address = check_address(address)  # before any work: an address that does not answer costs nothing
     plan = read_plan(plan_file)
+    models, runs = plan.model_specs(), plan.runs()  # unknown suites and catalogue filters: one line, no work yet
 
     from zeroshift.engine.runner import Runner, RunOptions  # the engine (and torch) only once the plan reads well
     from zeroshift.sweep.tasks import build_tasks
@@ -85,6 +87,7 @@ def sweep(
     options = RunOptions(
         data_root=data_root,
         store=store or default_store(),
+        cache_dir=cache_dir(),  # the driver's cache, named to every worker (shared by the nodes of a cluster)
         device=device,
         precision=precision,
         batch_size=batch_size,
@@ -94,7 +97,7 @@ def sweep(
         bootstrap=bootstrap if bootstrap is not None else (plan.bootstrap if plan.bootstrap is not None else 1000),
     )
     runner = _planning_runner(Runner, options, worker_device, dry_run)
-    tasks = build_tasks(plan, runner)  # every condition is checked here, before any work
+    tasks = build_tasks(plan, runner, runs, models)  # every condition is checked here, before any work
     console = Console() if sys.stdout.isatty() else Console(width=200)  # logs: tables are not squeezed
     if dry_run:
         _dry_run(runner, tasks, console, as_json)
@@ -116,7 +119,10 @@ def sweep(
     skipped = sum(len(t.stored) for t in tasks)
     if skipped:
         bars.note(f"{skipped} condition(s) already in {runner.store.display if runner.store else 'the store'}: skipped")
-    summary = run_sweep(tasks, chosen, runner, options, retries, bars, threads, plan.digest)
+    # Ray's driver prints cluster messages (a worker that died...) on stdout: they go to stderr with the progress,
+    # so that stdout holds only the summary (--json: one JSON object)
+    with contextlib.redirect_stdout(sys.stderr):
+        summary = run_sweep(tasks, chosen, runner, options, retries, bars, threads, plan.digest)
     if as_json:
         print(json.dumps({**asdict(summary), "totals": summary.totals()}, default=str))
     else:

@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from zeroshift.results.schema import RunRecord
 from zeroshift.sweep.progress import SweepProgress
 from zeroshift.sweep.tasks import Task, stored_record
-from zeroshift.sweep.worker import Attempt, die_after
+from zeroshift.sweep.worker import PASSED_ENV, Attempt, die_after
 
 if TYPE_CHECKING:
     from zeroshift.engine.options import RunOptions
@@ -229,6 +230,7 @@ def _attempt(state: _State, number: int, indices: list[int], options: RunOptions
         options,
         threads,
         die_after(task.model, number),
+        {k: os.environ[k] for k in PASSED_ENV if k in os.environ},
     )
 
 

@@ -47,8 +47,16 @@ def import_ray() -> Any:
     return ray
 
 
-def init_local_ray(num_cpus: int | None = None, num_gpus: int | None = None, attempts: int = 2) -> Any:
-    """Start a local Ray instance (no dashboard); a start that times out on a busy machine is tried again once."""
+#: settings of a local Ray instance on a busy machine: the raylet waits up to two minutes for its agents (their
+#: Python imports alone can take longer than the default 15 s when the cores are shared), and starts no idle worker
+#: processes of its own competing with them (each task starts its worker)
+LOCAL_RAY_ENV = {"RAY_agent_register_timeout_ms": "120000", "RAY_enable_worker_prestart": "0"}
+
+
+def init_local_ray(num_cpus: int | None = None, num_gpus: int | None = None, attempts: int = 3) -> Any:
+    """Start a local Ray instance (no dashboard); a start that times out on a busy machine is tried again."""
+    for name, value in LOCAL_RAY_ENV.items():
+        os.environ.setdefault(name, value)
     ray = import_ray()
     for attempt in range(attempts):
         try:

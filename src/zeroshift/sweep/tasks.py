@@ -58,10 +58,14 @@ class Task:
         return " | ".join(parts)
 
 
-def plan_items(sweep: SweepPlan, runner: Runner, runs: Sequence[SuiteRun] | None = None) -> list[PlanItem]:
-    """The plan items of every model x run x prompt set, model by model (``zeroshift run``'s expansion)."""
+def plan_items(
+    sweep: SweepPlan, runner: Runner, runs: Sequence[SuiteRun] | None = None, models: Sequence[str] | None = None
+) -> list[PlanItem]:
+    """The plan items of every model x run x prompt set, model by model (``zeroshift run``'s expansion); ``runs`` and
+    ``models`` replace the plan's when given (already expanded).
+    """
     return plan(
-        sweep.model_specs(),
+        sweep.model_specs() if models is None else list(models),
         sweep.runs() if runs is None else list(runs),
         prompts=sweep.prompts,
         label_space=sweep.label_space,
@@ -74,10 +78,14 @@ def plan_items(sweep: SweepPlan, runner: Runner, runs: Sequence[SuiteRun] | None
 
 
 def build_tasks(
-    sweep: SweepPlan, runner: Runner, runs: Sequence[SuiteRun] | None = None, check_store: bool = True
+    sweep: SweepPlan,
+    runner: Runner,
+    runs: Sequence[SuiteRun] | None = None,
+    models: Sequence[str] | None = None,
+    check_store: bool = True,
 ) -> list[Task]:
     """One task per model, every item checked first; items already in ``runner``'s store are marked stored."""
-    items = plan_items(sweep, runner, runs)
+    items = plan_items(sweep, runner, runs, models)
     for item in items:  # every condition of every model is checked before the first one runs
         runner.check(item)
     tasks: dict[str, Task] = {}

@@ -31,7 +31,7 @@ import socket
 import time
 import traceback
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from zeroshift.engine.options import RunOptions
@@ -42,6 +42,8 @@ from zeroshift.engine.plan import PlanItem
 DIE_ENV = "ZEROSHIFT_SWEEP_TEST_DIE"
 #: the exit code of a worker killed by the hook
 DIE_EXIT_CODE = 75
+#: environment variables a worker takes from the driver
+PASSED_ENV = ("ZEROSHIFT_PLUGINS",)
 
 
 @dataclass
@@ -55,6 +57,7 @@ class Attempt:
     options: RunOptions
     threads: int | None = None
     die_after: int | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[int, int]:
@@ -84,6 +87,7 @@ def iter_task(attempt: Attempt) -> Iterator[dict[str, Any]]:
     from zeroshift.engine.runner import Runner
     from zeroshift.plugins import load_plugins
 
+    os.environ.update(attempt.env)  # the driver's plugin list (a Ray worker's environment is the cluster's)
     load_plugins()
     if attempt.threads:
         torch.set_num_threads(attempt.threads)
