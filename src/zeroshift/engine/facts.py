@@ -30,7 +30,8 @@ def embedding_width(model: Any) -> int | None:
             return int(model.encode_text(["a photo"]).shape[-1])
         size = model.preprocess.config.get("crop") or model.preprocess.config.get("size") or 224
         side = size[0] if isinstance(size, list | tuple) else int(size)
-        return int(model.encode_image(torch.zeros(1, 3, side, side)).shape[-1])
+        # the model may already sit on the encoding device (a handle is shared by every condition of a run)
+        return int(model.encode_image(torch.zeros(1, 3, side, side, device=model.device)).shape[-1])
 
 
 class FactsCache:
