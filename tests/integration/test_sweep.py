@@ -1,7 +1,9 @@
 """`zeroshift sweep` end to end: a real local Ray instance (2 CPUs) and a real PostgreSQL server, three zoo models over
 two suites against the same runs done with `zeroshift run`, a worker killed midway, a rerun, the dry run.
 
-One Ray instance and one PostgreSQL server serve the whole module (Ray takes ~30 s to start on two busy cores).
+One Ray instance and one PostgreSQL server serve the whole module (Ray takes ~30 s to start on two busy cores). The
+module is slow (about 15 minutes on two shared, loaded cores): `pytest -m slow tests/integration/test_sweep.py`;
+test_sweep_resume.py and tests/unit/test_sweep_plan.py are the default tests of sweeps.
 """
 
 import contextlib
@@ -15,6 +17,8 @@ from tests.helpers import start_postgres
 from zeroshift.cli.main import main
 from zeroshift.results.store import Store
 from zeroshift.sweep.worker import DIE_ENV
+
+pytestmark = pytest.mark.slow
 
 MODELS = ["zoo:clip-cnn-diverse", "zoo:sup-cnn-tiny", "zoo:siglip-cnn-diverse"]
 SUITE_A = """runs:
@@ -83,11 +87,22 @@ def ray_instance():
 
 
 @pytest.fixture(scope="module")
-def postgres_url():
-    pytest.importorskip("psycopg", reason="psycopg is needed for PostgreSQL (pip install zeroshift[postgres])")
-    url, stop = start_postgres()
+def postgres_url(tmp_path_factory):
+    """A PostgreSQL server's URL; a SQLite file where no server can be started (test_postgres_store says why)."""
+    try:
+        pytest.importorskip("psycopg", reason="psycopg is needed for PostgreSQL (pip install zeroshift[postgres])")
+        url, stop = start_postgres()
+    except pytest.skip.Exception:
+        yield str(tmp_path_factory.mktemp("no-postgres") / "sweep.db")
+        return
     yield url
     stop()
+
+
+def test_postgres_store(postgres_url):
+    if "postgresql" not in postgres_url:
+        pytest.skip("no PostgreSQL server could be started here: the Ray sweep wrote to a SQLite file instead")
+    assert Store(postgres_url).display.startswith("postgresql")
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,10 @@
 """Sweep plans and the sweep command's refusals: one line, exit code 2, before any work."""
 
+import json
 import socket
+import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -67,16 +70,99 @@ def test_plan_refuses_what_it_does_not_know(data, expected):
     assert expected in str(err.value) and str(err.value).startswith("plan: ")
 
 
-def test_catalogue_selection_is_refused_until_the_catalogue_is_installed():
+@pytest.fixture
+def no_catalogue(monkeypatch):
+    """zeroshift.catalogue absent (None in sys.modules: its import raises ModuleNotFoundError)."""
+    monkeypatch.setitem(sys.modules, "zeroshift.catalogue", None)
+
+
+#: a fake catalogue: two LAION-2B CLIP models and a supervised population
+FAKE_ROWS = [
+    {"spec": "zoo:clip-cnn-diverse", "training_data": "LAION-2B", "kind": "clip"},
+    {"spec": "zoo:siglip-cnn-diverse", "training_data": "LAION-2B", "kind": "clip"},
+    {"spec": "zoo:sup-cnn-tiny", "training_data": "in1k", "kind": "supervised"},
+]
+
+
+@pytest.fixture
+def fake_catalogue(monkeypatch):
+    """A stand-in for zeroshift.catalogue with its contract: select_specs(filters, preset) -> specs, UsageError for
+    an unknown filter key or preset. Returns the calls it received.
+    """
+    calls = []
+
+    def select_specs(filters, preset):
+        calls.append((dict(filters), preset))
+        keys = {k for row in FAKE_ROWS for k in row if k != "spec"}
+        for key in filters:
+            if key not in keys:
+                raise UsageError(f"unknown catalogue filter key {key!r}; known keys: {', '.join(sorted(keys))}")
+        if preset not in (None, "supervised_population"):
+            raise UsageError(f"unknown catalogue preset {preset!r}")
+        rows = [r for r in FAKE_ROWS if preset is None or r["kind"] == "supervised"]
+        for key, value in filters.items():
+            wanted = value if isinstance(value, list) else [value]
+            rows = [r for r in rows if r[key] in wanted]
+        return [r["spec"] for r in rows]
+
+    module = types.ModuleType("zeroshift.catalogue")
+    module.select_specs = select_specs
+    monkeypatch.setitem(sys.modules, "zeroshift.catalogue", module)
+    return calls
+
+
+def test_catalogue_selection_is_refused_when_the_catalogue_is_not_installed(no_catalogue):
     plan = parse_plan({"models": [{"catalogue": {"filter": {"training_data": "LAION-2B"}}}], "suites": ["ood"]})
-    with pytest.raises(UsageError, match="the model catalogue is not installed yet"):
+    with pytest.raises(UsageError, match="the model catalogue is not installed yet") as err:
+        plan.model_specs()
+    assert str(err.value).startswith("plan: models: ") and "\n" not in str(err.value)
+
+
+def test_catalogue_selection_expands_through_select_specs(fake_catalogue):
+    plan = parse_plan({"models": ["zoo:siglip-cnn-diverse", {"catalogue": {"filter": {"training_data": "LAION-2B"}}},
+                                  {"catalogue": {"preset": "supervised_population"}}], "suites": ["ood"]})  # fmt: skip
+    # in the plan's order, each model once
+    assert plan.model_specs() == ["zoo:siglip-cnn-diverse", "zoo:clip-cnn-diverse", "zoo:sup-cnn-tiny"]
+    assert fake_catalogue == [({"training_data": "LAION-2B"}, None), ({}, "supervised_population")]
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    [
+        ({"filter": {"trainig_data": "LAION-2B"}}, "unknown catalogue filter key 'trainig_data'"),
+        ({"preset": "everything"}, "unknown catalogue preset 'everything'"),
+        ({"filter": {"training_data": "WIT-400M"}}, "matches no model"),
+    ],
+)
+def test_catalogue_selection_refusals_name_the_plan(fake_catalogue, selection, expected):
+    plan = parse_plan({"models": [{"catalogue": selection}], "suites": ["ood"]}, source="plan p.yaml")
+    with pytest.raises(UsageError) as err:
+        plan.model_specs()
+    assert str(err.value).startswith("plan p.yaml: models: ") and expected in str(err.value)
+
+
+def test_catalogue_import_errors_inside_the_catalogue_are_not_hidden(monkeypatch):
+    import importlib.abc
+
+    class Broken(importlib.abc.MetaPathFinder):  # the catalogue exists but one of its own imports fails
+        def find_spec(self, name, path=None, target=None):
+            if name == "zeroshift.catalogue":
+                raise ModuleNotFoundError("No module named 'some_dependency'", name="some_dependency")
+            return None
+
+    monkeypatch.delitem(sys.modules, "zeroshift.catalogue", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Broken(), *sys.meta_path])
+    plan = parse_plan({"models": [{"catalogue": {"preset": "x"}}], "suites": ["ood"]})
+    with pytest.raises(ModuleNotFoundError, match="some_dependency"):
         plan.model_specs()
 
 
 def test_die_hook_only_on_the_first_attempt_of_the_named_model():
     env = {DIE_ENV: "zoo:a=3"}
     assert die_after("zoo:a", 1, env) == 3
-    assert die_after("zoo:a", 2, env) is None and die_after("zoo:b", 1, env) is None and die_after("zoo:a", 1, {}) is None
+    assert (
+        die_after("zoo:a", 2, env) is None and die_after("zoo:b", 1, env) is None and die_after("zoo:a", 1, {}) is None
+    )
 
 
 def sweep_fails(args, capsys, tmp_path):
@@ -117,10 +203,30 @@ def test_missing_suite_is_one_line_and_exit_2(quiet_dirs, capsys):
     assert nothing_written(quiet_dirs)
 
 
-def test_catalogue_plan_is_one_line_and_exit_2(quiet_dirs, capsys):
+def test_catalogue_plan_is_one_line_and_exit_2(quiet_dirs, capsys, no_catalogue):
     plan = write(quiet_dirs / "plan.yaml", "models: [{catalogue: {preset: clip_population}}]\nsuites: [ood]\n")
     code, err = sweep_fails([str(plan), "--dry-run"], capsys, quiet_dirs)
     assert code == 2 and len(err) == 1 and "the model catalogue is not installed yet" in err[0]
+    assert nothing_written(quiet_dirs)
+
+
+def test_unknown_catalogue_filter_key_is_one_line_and_exit_2(quiet_dirs, capsys, fake_catalogue):
+    plan = write(quiet_dirs / "plan.yaml", "models: [{catalogue: {filter: {trainig_data: LAION-2B}}}]\n"
+                                           "suites: [calibration]\n")  # fmt: skip
+    code, err = sweep_fails([str(plan), "--store", str(quiet_dirs / "r.db")], capsys, quiet_dirs)
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith("zeroshift: error: plan ") and "unknown catalogue filter key 'trainig_data'" in err[0]
+    assert nothing_written(quiet_dirs)
+
+
+def test_catalogue_selection_in_a_dry_run(quiet_dirs, capsys, fake_catalogue):
+    suite = write(quiet_dirs / "s.yaml", "runs:\n  - {benchmark: 'factorworld(n=8)'}\n")
+    plan = write(quiet_dirs / "plan.yaml", f"models: [{{catalogue: {{filter: {{training_data: LAION-2B}}}}}}]\n"
+                                           f"suites: [{suite}]\nprompts: simple\n")  # fmt: skip
+    main(["sweep", str(plan), "--dry-run", "--json", "--store", str(quiet_dirs / "r.db")])
+    tasks = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["tasks"]
+    assert [(t["model"], t["to_run"], t["images"]) for t in tasks] == [("zoo:clip-cnn-diverse", 1, 8),
+                                                                      ("zoo:siglip-cnn-diverse", 1, 8)]  # fmt: skip
     assert nothing_written(quiet_dirs)
 
 

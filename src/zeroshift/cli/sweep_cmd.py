@@ -201,10 +201,13 @@ def _dry_run(runner: Any, tasks: list[Any], console: Console, as_json: bool) -> 
     total = [e.seconds for e in estimates]
     known = sum(s for s in total if s is not None)
     unknown = sum(1 for s in total if s is None)
+    measured = unknown < len(total) or not total
     console.print(
         f"{len(estimates)} task(s), {sum(e.to_run for e in estimates)} condition(s) to run, "
         f"{sum(e.stored for e in estimates)} already stored, {sum(e.images for e in estimates)} image(s) to encode; "
-        f"compute {format_seconds(known)}" + (f" + {unknown} task(s) never measured (unknown)" if unknown else ""),
+        + (f"compute {format_seconds(known)}" if measured else "compute unknown")
+        + (f" + {unknown} task(s) never measured (unknown)" if unknown and measured else "")
+        + (f" ({unknown} task(s) never measured: no throughput in the store)" if unknown and not measured else ""),
         highlight=False,
         soft_wrap=True,
     )

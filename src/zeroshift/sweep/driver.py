@@ -29,6 +29,26 @@ from zeroshift.sweep.progress import SweepProgress
 from zeroshift.sweep.tasks import Task, stored_record
 from zeroshift.sweep.worker import PASSED_ENV, Attempt, die_after
 
+#: test-only hook: "N" makes the driver kill itself and its worker processes (SIGKILL to its process group when it
+#: leads one) on receiving the Nth record of the sweep, before writing it: the record's condition is computed and
+#: cached but in no store, the worst moment for a driver to die
+KILL_DRIVER_ENV = "ZEROSHIFT_SWEEP_TEST_KILL_DRIVER"
+
+
+def _kill_driver_at() -> int | None:
+    value = os.environ.get(KILL_DRIVER_ENV, "").strip()
+    return int(value) if value else None
+
+
+def _kill_driver() -> None:
+    """The hook's kill: no cleanup, no flush, like a machine that goes down."""
+    import signal
+
+    if os.getpgid(0) == os.getpid():
+        os.killpg(os.getpid(), signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 if TYPE_CHECKING:
     from zeroshift.engine.options import RunOptions
     from zeroshift.engine.runner import Runner
@@ -163,6 +183,7 @@ def run_sweep(
                           f"attempt(s): {'; '.join(state.outcome.errors) or 'no error reported'}")  # fmt: skip
         progress.task_done(state.task.model, "failed" if remaining else "done")
 
+    kill_at, received = _kill_driver_at(), 0
     progress.start()
     try:
         executor.start()
@@ -184,6 +205,9 @@ def run_sweep(
                     item = int(event["item"])
                     if item in state.written:
                         continue  # already written (a retry never reports it twice, but the store stays exact)
+                    received += 1
+                    if received == kill_at:
+                        _kill_driver()
                     record = RunRecord.from_json(event["record"])
                     record.provenance["sweep"] = {
                         "executor": executor.name,

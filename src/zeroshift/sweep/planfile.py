@@ -19,7 +19,7 @@ A plan is a mapping with these keys (only ``models`` and ``suites`` are required
     bootstrap: 1000
 
 Any other key, or a wrong type, is refused with one line naming it, before any work
-(``src/zeroshift/presets/plans/example.yaml`` is a commented example).
+(``src/zeroshift/presets/plans/example.yaml`` is a commented example; ``zeroshift sweep example`` runs it).
 
 Example:
     >>> plan = parse_plan({"models": ["zoo:sup-cnn-tiny"], "suites": ["calibration"], "limit": 8})
@@ -65,8 +65,15 @@ class CatalogueSelection:
     preset: str | None = None
 
     def specs(self) -> list[str]:
-        """The model specs selected (UsageError until the catalogue is installed, or for an unknown filter key)."""
-        return resolve_catalogue(self.filter, self.preset)
+        """The model specs selected (UsageError when the catalogue is not installed, for an unknown filter key or
+        preset, and for a selection that matches no model: a plan never runs a smaller population silently).
+        """
+        specs = resolve_catalogue(self.filter, self.preset)
+        if not specs:
+            what = ", ".join(f"{k}={v!r}" for k, v in self.filter.items())
+            within = f" in preset {self.preset!r}" if self.preset else ""
+            raise UsageError(f"the catalogue selection {{{what}}}{within} matches no model")
+        return specs
 
 
 @dataclass(frozen=True)
@@ -102,7 +109,10 @@ class SweepPlan:
         out: list[str] = []
         for entry in self.models:
             if isinstance(entry, CatalogueSelection):
-                out.extend(entry.specs())
+                try:
+                    out.extend(entry.specs())
+                except UsageError as err:
+                    raise UsageError(f"{self.source}: models: {err}") from None
             elif entry == "zoo:*":
                 from zeroshift.models.zoo import ZooModel
 
@@ -234,12 +244,25 @@ def parse_plan(data: Any, source: str = "plan", folder: Path | None = None) -> S
     )
 
 
+def plan_names() -> list[str]:
+    """Names of the plans shipped with zeroshift (``presets/plans/*.yaml``)."""
+    from importlib import resources
+
+    folder = resources.files("zeroshift") / "presets" / "plans"
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
 def read_plan(path: str | Path) -> SweepPlan:
-    """Read a plan file (one line naming the file for anything wrong with it)."""
+    """Read a plan file, or a shipped plan by name (one line naming the file for anything wrong with it)."""
     path = Path(path)
+    if not path.is_file() and str(path) in plan_names():
+        from importlib import resources
+
+        path = Path(str(resources.files("zeroshift") / "presets" / "plans" / f"{path}.yaml"))
     source = f"plan {path}"
     if not path.is_file():
-        raise UsageError(f"{source}: no such file")
+        hint = suggest(str(path), plan_names()) or f"; shipped plans: {', '.join(plan_names())}"
+        raise UsageError(f"{source}: no such file{hint}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
@@ -247,4 +270,4 @@ def read_plan(path: str | Path) -> SweepPlan:
     return parse_plan(data, source, path.resolve().parent)
 
 
-__all__ = ["CatalogueSelection", "PLAN_KEYS", "SuiteEntry", "SweepPlan", "parse_plan", "read_plan"]
+__all__ = ["CatalogueSelection", "PLAN_KEYS", "SuiteEntry", "SweepPlan", "parse_plan", "plan_names", "read_plan"]
