@@ -2,7 +2,8 @@
 resumes from the store and the artefact cache: no record lost, none twice, none half written, nothing encoded again.
 
 The driver runs as `zeroshift sweep` in a subprocess of its own session (the local executor, one worker); the values
-are checked against the same runs done with `zeroshift run` in this process, with their own cache and store.
+are checked against the same runs done with `zeroshift run` in this process, with their own cache and store. The
+kill at an arbitrary moment is slow (two more sweeps): `pytest -m slow tests/integration/test_sweep_resume.py`.
 """
 
 import json
@@ -23,7 +24,7 @@ from zeroshift.sweep.worker import DIE_ENV
 from .test_sweep import assert_same_records, cli, key
 
 MODEL = "zoo:sup-cnn-tiny"
-N = 16
+N = 8
 SUITE = f"""runs:
   - {{benchmark: "factorworld(n={N})", metrics: [accuracy, calibration]}}
   - {{benchmark: "factorworld(n={N})", shift: "corruption(name='fog', severity=3)"}}
@@ -58,8 +59,8 @@ def sweep_process(study: Path, store: Path, cache: Path, extra_env: dict[str, st
     env = {**os.environ, "ZEROSHIFT_CACHE": str(cache), **extra_env}
     env.pop(DIE_ENV, None)
     code = "from zeroshift.cli.main import main; main()"
-    args = [sys.executable, "-c", code, "sweep", str(study / "plan.yaml"), "--workers", "1", "--store", str(store),
-            "--no-progress", "--json"]  # fmt: skip
+    args = [sys.executable, "-c", code, "sweep", str(study / "plan.yaml"), "--workers", "1", "--loader-workers", "0",
+            "--store", str(store), "--no-progress", "--json"]  # fmt: skip
     return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)  # fmt: skip
 
@@ -120,16 +121,27 @@ def test_driver_killed_with_a_computed_record_unwritten_resumes_from_the_cache(s
     assert metric_rows(store) == {r.run_id: len(r.metrics) for r in records}
 
 
+def stored_count(store: Path) -> int:
+    """Records in the store, read with sqlite3 while the sweep writes (0 before its schema exists)."""
+    try:
+        with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=1) as conn:
+            return conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+@pytest.mark.slow
 def test_driver_killed_at_any_moment_loses_and_duplicates_nothing(study, reference, tmp_path):
     store, cache = tmp_path / "sweep.db", tmp_path / "cache"
     proc = sweep_process(study, store, cache, {})
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and proc.poll() is None:  # kill the whole group once a record is stored
-        if store.exists() and Store(store).count() >= 1:
+        if store.exists() and stored_count(store) >= 1:
             os.killpg(proc.pid, signal.SIGKILL)
             break
         time.sleep(0.1)
-    proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, err[-3000:]
     assert group_gone(proc.pid)
     before = {r.run_id: key(r) for r in Store(store).records()}
     assert 1 <= len(before) <= CONDITIONS

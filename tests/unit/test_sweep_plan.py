@@ -251,3 +251,11 @@ def test_bad_plan_item_is_refused_before_any_work(quiet_dirs, capsys):
     code, err = sweep_fails([str(plan), "--store", str(quiet_dirs / "r.db")], capsys, quiet_dirs)
     assert code == 2 and len(err) == 1 and "acuracy" in err[0]
     assert not list(quiet_dirs.glob("*.db"))
+
+
+def test_shipped_example_plan_reads_by_name(quiet_dirs):
+    plan = read_plan("example")
+    assert plan.source.endswith("plans/example.yaml")
+    assert plan.model_specs()[0].startswith("zoo:") and len(plan.runs()) == 3
+    with pytest.raises(UsageError, match="no such file; did you mean 'example'"):
+        read_plan("exmple")

@@ -188,7 +188,7 @@ def format_seconds(seconds: float | None) -> str:
 
     Example:
         >>> format_seconds(None), format_seconds(42.0), format_seconds(5400.0), format_seconds(200000.0)
-        ('unknown', '42 s', '1.5 h', '2.3 d')
+        ('unknown', '42 s', '90 min', '2.3 d')
 
     """
     if seconds is None:
