@@ -21,7 +21,11 @@ EXECUTORS = ("local", "ray")
 
 
 def sweep(
-    plan_file: Path = typer.Argument(..., metavar="PLAN.yaml", help="The plan file (models and suites; docs/sweeps.md), or a shipped plan's name: example."),
+    plan_file: Path = typer.Argument(
+        ...,
+        metavar="PLAN.yaml",
+        help="The plan file (models and suites; docs/sweeps.md), or a shipped plan's name: example.",
+    ),
     executor: str = typer.Option("local", "--executor", "-e", help="local (worker processes here) or ray."),
     workers: int = typer.Option(
         None,
