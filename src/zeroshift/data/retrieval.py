@@ -331,6 +331,8 @@ class RetrievalBenchmark(Benchmark):
     labelled = False
     metric_groups = ("retrieval", "modality_gap")
     label_spaces = ("none",)
+    #: the dataset's ``meta["captions"]`` holds each image's captions (what retrieval and text shifts read)
+    has_captions: ClassVar[bool] = True
 
     def label_space(self, name: str | None = None) -> LabelSpace:
         """The empty label space ``none`` (no class is scored; see the module docstring)."""

@@ -143,11 +143,22 @@ def shuffle_words(text: str, rng: np.random.Generator) -> str:
 class TextShift(Shift):
     """Base of the text shifts: ``kind = "text"``, captions in, captions out, one seed per caption.
 
-    Subclasses set ``name``, ``defaults`` and implement :meth:`perturb`. The engine must hand the captions of
-    a retrieval set to :meth:`apply_captions` (never images to :meth:`apply`).
+    Subclasses set ``name``, ``defaults`` and implement :meth:`perturb`. It acts on text (``acts_on``): the images
+    stay clean (their cache key ignores the shift) and the groups that encode captions pass them through
+    :meth:`apply_captions` first (see :mod:`zeroshift.metrics.bridging`).
     """
 
     kind: ClassVar[str] = "text"
+    acts_on: ClassVar[str] = "text"
+    condition_kind: ClassVar[str] = "text"
+
+    def check_condition(self, benchmark: Any, dataset: Any) -> None:
+        """Only a captioned set (``has_captions``, e.g. a retrieval set) has texts to perturb."""
+        if not getattr(benchmark, "has_captions", False):
+            raise UsageError(
+                f"{self.name} is a text shift: it perturbs captions, and {benchmark.name} has none "
+                "(use it on a retrieval set, e.g. -b factorworld_retrieval)"
+            )
 
     def perturb(self, text: str, rng: np.random.Generator) -> str:
         """Perturb one caption with ``rng`` (subclasses)."""
