@@ -333,6 +333,8 @@ class RetrievalBenchmark(Benchmark):
     label_spaces = ("none",)
     #: the dataset's ``meta["captions"]`` holds each image's captions (what retrieval and text shifts read)
     has_captions: ClassVar[bool] = True
+    #: the kind of condition its records are (not ``ood``, which unlabelled sets are by default)
+    kind = "retrieval"
 
     def label_space(self, name: str | None = None) -> LabelSpace:
         """The empty label space ``none`` (no class is scored; see the module docstring)."""
@@ -419,6 +421,7 @@ class MSCOCORetrieval(KarpathyRetrieval):
     """MSCOCO 5k Karpathy test split (5,000 val2014 images, 25,010 captions), as CLIP_benchmark evaluates it."""
 
     name = "mscoco_retrieval"
+    display_name = "MSCOCO 5k retrieval"
     description = "MSCOCO 5k Karpathy test split, image-text retrieval (5k images, 25k captions)"
     roots = ("mscoco", "coco")
     karpathy_file = "dataset_coco.json"
@@ -444,6 +447,7 @@ class FlickrRetrieval(KarpathyRetrieval):
     """Flickr30K 1k Karpathy test split (1,000 images, 5,000 captions), as CLIP_benchmark evaluates it."""
 
     name = "flickr30k_retrieval"
+    display_name = "Flickr30K 1k retrieval"
     description = "Flickr30K 1k Karpathy test split, image-text retrieval (1k images, 5k captions)"
     roots = ("flickr30k",)
     karpathy_file = "dataset_flickr30k.json"
@@ -473,6 +477,7 @@ class CaptionsFolder(RetrievalBenchmark):
     """Any folder of images with a captions CSV or JSONL: ``captions_folder(path='/x')``."""
 
     name = "captions_folder"
+    display_name = "captions folder"
     description = "any folder of images with captions.csv / captions.jsonl (image, caption; path=...)"
     defaults: ClassVar[dict[str, Any]] = {"path": None, "captions": None}
     layout = (

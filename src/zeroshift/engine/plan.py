@@ -101,7 +101,9 @@ def plan(
         if facts is not None and notes is not None:
             reason = unsupported(facts(str(model)), run, label_space)
             if reason is not None:
-                notes.append(f"skipped {model} on {run.benchmark}{' + ' + run.shift if run.shift else ''}: {reason}")
+                note = f"skipped {model} on {run.benchmark} (every shift): {reason}"
+                if note not in notes:  # one note per model and benchmark, whatever the shifts
+                    notes.append(note)
                 continue
         sets = list(prompts or run.prompts or ["openai"])
         if facts is not None and len(sets) > 1 and not facts(str(model)).has_text_head:

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import zeroshift.metrics.bridging  # noqa: F401  (retrieval and modality_gap groups)
 from zeroshift.metrics import (  # noqa: F401  (importing a module registers its groups)
     accuracy,
     adversarial,
@@ -22,7 +23,6 @@ from zeroshift.metrics import (  # noqa: F401  (importing a module registers its
     shape_bias,
     typographic,
 )
-from zeroshift.metrics import bridging  # noqa: F401  (retrieval and modality_gap groups)
 from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue, bootstrap_ci, mean_with_ci
 from zeroshift.metrics.group import GroupResult, MetricGroup, MetricSpec, Need, describe_metric, groups, metric_group
 

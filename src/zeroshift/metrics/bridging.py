@@ -51,10 +51,10 @@ def needs_captions(benchmark: Any, shift: Any) -> None:
     Example:
         >>> from zeroshift.data import make_benchmark
         >>> needs_captions(make_benchmark("factorworld_retrieval(n=4)", None), None)
-        >>> needs_captions(make_benchmark("factorworld(n=4)", None), None)
+        >>> needs_captions(make_benchmark("factorworld(n=4)", None), None)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        zeroshift.errors.UsageError: the retrieval metric group needs a captioned set (e.g. -b factorworld_retrieval); factorworld has no captions
+        zeroshift.errors.UsageError: the retrieval metric group needs a captioned set ...; factorworld has no captions
 
     """
     if not getattr(benchmark, "has_captions", False):

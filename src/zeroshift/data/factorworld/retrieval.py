@@ -62,6 +62,7 @@ class FactorWorldRetrieval(RetrievalBenchmark, FactorWorld):
     """FactorWorld's clean test images, each with ``captions`` varied captions (image-text retrieval)."""
 
     name = "factorworld_retrieval"
+    display_name = "FactorWorld retrieval"
     description = "FactorWorld image-text retrieval: clean test images, several varied captions each"
     defaults: ClassVar[dict[str, Any]] = {"n": 1000, "seed": 0, "captions": 5}
     labelled = False
