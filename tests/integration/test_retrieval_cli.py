@@ -4,6 +4,8 @@ zoo model, with every caption encoded once and a cached rerun encoding nothing."
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import pytest
 import torch
@@ -125,6 +127,18 @@ def test_retrieval_through_the_command_line(tmp_path, monkeypatch):
     assert np.mean(ranks <= 1) == pytest.approx(clean.metric("i2t_r1").value)
     t2i = [r for per_image in samples.extra["t2i_ranks"] for r in per_image]
     assert len(t2i) == 96 and np.mean(np.asarray(t2i) <= 5) == pytest.approx(clean.metric("t2i_r5").value)
+    # the report's section: recall@1 both ways clean and under each shift, the drop, the gap
+    from zeroshift.reports.html import build_report
+
+    build_report(str(store_path), tmp_path / "report.html")
+    page = (tmp_path / "report.html").read_text()
+    assert "Image-text retrieval and the modality gap" in page and "image→text R@1" in page
+    assert "FactorWorld retrieval: typos" in page and "gap distance" in page
+    with open(tmp_path / "report_data" / "retrieval-table.csv", newline="") as f:
+        table = {row["shift"]: row for row in csv.DictReader(f)}
+    assert set(table) == {"clean", fog.shift, typos.shift}  # the gap-only record adds no row of its own
+    drop = typos.metric("i2t_r1").value - clean.metric("i2t_r1").value
+    assert float(table[typos.shift]["Δ image→text R@1"]) == pytest.approx(drop, abs=1e-9)
 
 
 def record_ids() -> list[str]:
