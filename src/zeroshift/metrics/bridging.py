@@ -32,7 +32,7 @@ import numpy as np
 
 from zeroshift.errors import SpecError, UsageError
 from zeroshift.metrics.group import GroupResult, MetricSpec, Params, metric_group
-from zeroshift.params import Param
+from zeroshift.params import Param, non_negative_int
 
 #: the ks of CLIP_benchmark's ``--recall_k 1 5 10``
 RETRIEVAL_KS = (1, 5, 10)
@@ -121,7 +121,7 @@ def _per_image_ranks(ranks: np.ndarray, text_to_image: np.ndarray, n: int) -> li
     check=needs_captions,
 )
 def retrieval_group(inputs: Any, params: Params) -> GroupResult:
-    """Zero-shot image-text retrieval R@k both ways (see the module docstring).
+    """Zero-shot image-text retrieval: R@k image->text and text->image, and their mean.
 
     Example:
         >>> # zeroshift run -m zoo:clip-cnn-diverse -b factorworld_retrieval -s "typos(rate=0.1)"
@@ -149,7 +149,7 @@ def retrieval_group(inputs: Any, params: Params) -> GroupResult:
         MetricSpec("matched_cosine", "matched cosine", True, "mean cosine of matched image-text pairs"),
         MetricSpec("random_cosine", "random-pair cosine", None, "mean cosine of random unmatched pairs"),
     ),
-    params={"random_seed": Param(0, "seed of the random unmatched pairs", check=int)},
+    params={"random_seed": Param(0, "seed of the random unmatched pairs", check=non_negative_int)},
     check=_gap_applies,
 )
 def modality_gap_group(inputs: Any, params: Params) -> GroupResult:
