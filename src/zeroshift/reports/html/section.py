@@ -60,6 +60,7 @@ class Figure:
         notes: remarks such as a reference that is not available.
         wide: whether the plot takes the full width of the page.
         legend: (label, colour) pairs of series that are not entries (groups of models, humans), after the entries.
+        tooltip: what hovering the title shows (the full specs of the conditions it draws).
 
     """
 
@@ -74,6 +75,7 @@ class Figure:
     notes: list[str] = field(default_factory=list)
     wide: bool = False
     legend: list[tuple[str, str]] = field(default_factory=list)
+    tooltip: str = ""
 
 
 @dataclass
@@ -169,7 +171,13 @@ def row(entry: Entry, condition: Condition | None, name: str, m: MetricValue, **
     """A flat data row for CSV/JSON: entry, condition, metric, value and interval."""
     out: dict[str, Any] = {"model": entry.model, "prompts": entry.prompts}
     if condition is not None:
-        out.update(benchmark=condition.benchmark, shift=condition.shift, label_space=condition.label_space)
+        out.update(
+            condition=condition.label,
+            kind=condition.kind,
+            benchmark=condition.benchmark,
+            shift=condition.shift,
+            label_space=condition.label_space,
+        )
     out.update(extra)
     out.update(metric=name, value=finite(m.value), ci_low=finite(m.ci_low), ci_high=finite(m.ci_high))
     return out

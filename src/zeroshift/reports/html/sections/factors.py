@@ -20,7 +20,7 @@ from typing import Any
 
 from zeroshift.core.numeric import finite
 from zeroshift.reports.html import measurements as M
-from zeroshift.reports.html.data import ReportData
+from zeroshift.reports.html.data import Condition, ReportData
 from zeroshift.reports.html.escape import slug
 from zeroshift.reports.html.section import Figure, Requirement, Section, SectionContent, protocol, row
 from zeroshift.reports.html.sections.common import series as entry_series
@@ -36,6 +36,11 @@ def imagenet_x(data: ReportData) -> tuple[list[Any], str]:
     if "imagenet_x" not in data.memo:
         data.memo["imagenet_x"] = (list(analyze_imagenet_x(data.store, folder)), "")
     return data.memo["imagenet_x"]
+
+
+def figure_id(c: Condition) -> str:
+    """The id of a condition's error-ratio plot (findings link to it)."""
+    return slug("factors", c.label)
 
 
 class FactorSection(Section):
@@ -83,7 +88,7 @@ class FactorSection(Section):
             categories.sort()
             figures.append(
                 Figure(
-                    id=slug("factors", c.label),
+                    id=figure_id(c),
                     title=f"Error ratio per factor level on {c.label}",
                     svg=dot_plot(
                         categories,
