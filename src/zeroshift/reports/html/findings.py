@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -690,9 +691,10 @@ def six_factors(data: ReportData) -> list[Finding]:
 
 
 def min_p(sizes: list[int]) -> float:
-    """The smallest p-value a permutation test of the range can give with groups of these sizes.
+    """A lower bound of the p-value a permutation test of the range can give with groups of these sizes.
 
-    At least the observed assignment and its mirror images (groups of equal size swapped) count as extreme.
+    At least the observed assignment and its mirror images (groups of equal size swapped) count as extreme; with
+    two groups the bound is reached by perfectly separated groups.
 
     Example:
         >>> min_p([1, 1]), round(min_p([2, 2, 1]), 4), round(min_p([5, 5]), 4)
@@ -702,8 +704,6 @@ def min_p(sizes: list[int]) -> float:
     count = math.factorial(sum(sizes))
     for s in sizes:
         count //= math.factorial(s)
-    from collections import Counter
-
     swaps = 1
     for k in Counter(sizes).values():
         swaps *= math.factorial(k)

@@ -14,7 +14,7 @@ Example:
     >>> out = os.path.join(tempfile.mkdtemp(), "r.html")
     >>> result = render([rec], out)
     >>> result.figures, sorted(p.name for p in result.data_dir.iterdir())[:2]
-    (['accuracy-top1'], ['accuracy-table.csv', 'accuracy-table.json'])
+    (['accuracy-top1-unknown'], ['accuracy-table.csv', 'accuracy-table.json'])
 
 """
 
@@ -27,6 +27,7 @@ import io
 import json
 import math
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Iterable
@@ -297,6 +298,11 @@ def _unique(stem: str, seen: set[str]) -> str:
     return out
 
 
+def _svg_width(svg: str) -> float:
+    found = re.search(r'<svg[^>]*? width="([0-9.]+)"', svg)
+    return float(found.group(1)) if found else 0.0
+
+
 def _linked(f: Finding, figure_ids: set[str]) -> Finding:
     """The finding, its figure link kept only when that figure is on the page."""
     if f.figure not in figure_ids:
@@ -324,6 +330,8 @@ def _view(b: _Built, data: ReportData) -> dict[str, Any]:
         "title": b.title,
         "description": b.description,
         "legend": _section_legend(content, data),
+        # a grid of narrow cells when every side-by-side figure is small (reliability diagrams, histograms)
+        "small": all(_svg_width(f.svg) <= 340 for f in content.figures if not f.wide),
         # a figure of one model only (a reliability diagram, a histogram) is hidden with that model
         "owners": {f.id: f.entries[0] for f in content.figures if len(f.entries) == 1 and not f.legend},
         "figures": [(f, Markup(f.svg)) for f in content.figures],

@@ -328,7 +328,7 @@ def line_plot(
     x_tick_labels: dict[float, str] | None = None,
 ) -> str:
     """One line per series over numeric x (severity, epsilon), with interval whiskers."""
-    left, right, top, bottom = 52.0, 12.0, 12.0, 42.0
+    left, right, top, bottom = 52.0, 22.0, 12.0, 42.0
     values = [v for s in series for p in s.points.values() for v in (p.y, p.lo, p.hi)]
     xscale = Linear(min(xs), max(xs), left, width - right)
     yscale = Linear(*_domain(values, *y_domain), height - bottom, top)
