@@ -120,7 +120,7 @@ def test_effective_robustness_sentences_name_the_models_off_the_trend():
     assert finding.details["above"] == ["zoo:robust"]
     assert finding.details["below"] == ["zoo:weak"]
     assert finding.details["not_significant"] == ["zoo:plain"]
-    assert "zoo:plain" in finding.text and "not significantly off the trend" in finding.text
+    assert "zoo:plain" in finding.text and "is not significantly off it" in finding.text
     assert f"{expected:+.3f}" in finding.text
     plot = EffectiveRobustnessSection().analyse(data)[0][0]
     assert finding.figure == figure_id(plot) and "FactorWorld sketch" in finding.text

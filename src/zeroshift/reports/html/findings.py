@@ -247,21 +247,28 @@ def effective_robustness(data: ReportData) -> list[Finding]:
             ps = sorted(ps, key=lambda p: -p.er)
             return ", ".join(f"{p.entry.label} ({_signed(p.er)}{_interval_text(p.er_low, p.er_high)})" for p in ps)
 
+        def sits(ps: list[Any]) -> str:
+            return "sits" if len(ps) == 1 else "sit"
+
         parts = []
         if above:
-            parts.append(f"{len(above)} of {len(points)} models sit above the trend: {listed(above)}")
+            parts.append(f"{listed(above)} {sits(above)} above the trend")
         if below:
-            parts.append(f"{len(below)} sit below it: {listed(below)}")
+            parts.append(f"{listed(below)} {sits(below)} below it")
         if unsure:
-            verb = "is" if len(unsure) == 1 else "are"
-            parts.append(f"{listed(unsure)} {verb} not significantly off the trend")
-        if not above and not below:
-            parts[0] = f"no model is significantly above or below the trend: {listed(unsure)}"
+            top = max(unsure, key=lambda p: abs(p.er))
+            largest = f"{top.entry.label} {_signed(top.er)}{_interval_text(top.er_low, top.er_high)}"
+            if (above or below) and len(unsure) == 1:
+                parts.append(f"{largest} is not significantly off it")
+            elif above or below:
+                parts.append(f"the other {len(unsure)} are not significantly off it (largest: {largest})")
+            else:
+                parts.append(f"none of the {len(unsure)} models is significantly off the trend (largest: {largest})")
         best = max(points, key=lambda p: p.er)
         out.append(
             Finding(
                 "effective_robustness",
-                f"{plot.label}: " + "; ".join(parts) + f" (effective robustness, 95% interval; trend of "
+                f"{plot.label}: " + "; ".join(parts) + f" (effective robustness against the trend of "
                 f"{plot.trend.source}).",
                 figure_id(plot),
                 best.er,

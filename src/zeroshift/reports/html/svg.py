@@ -60,7 +60,7 @@ class RefLine:
 
 
 def _num(x: float) -> str:
-    text_ = f"{x:.2f}".rstrip("0").rstrip(".")
+    text_ = f"{x:.1f}".rstrip("0").rstrip(".")
     return "0" if text_ in ("-0", "") else text_
 
 
