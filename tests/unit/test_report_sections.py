@@ -143,6 +143,8 @@ def test_sections_render_only_with_their_measurements():
         "accuracy",
         "effective_robustness",
         "corruptions",
+        "typographic",
+        "adversarial",
         "calibration",
         "ood",
         "shape_bias",
@@ -203,6 +205,39 @@ def test_effective_robustness_shows_distribution_shifts_only():
         rec("zoo:a", FW_SKETCH, [top1(0.6)], space="native"),
     ]
     assert [a.benchmark for a, _ in pairs(ReportData(records))] == [FW_SKETCH]
+
+
+def test_effective_robustness_section_lists_no_attack_or_corruption():
+    """Every figure, table row and data row of the section is a distribution shift: attacks, corruptions (on the
+    fly or released as ImageNet-C) and typographic attacks have their own sections."""
+    records = []
+    for i, acc in enumerate((0.5, 0.6, 0.7, 0.8)):
+        info = {"kind": "fixed_head", "training_data": "FactorWorld-narrow"}
+        records += [
+            rec(f"zoo:s{i}", FW, [top1(acc)], space="native", **info),
+            rec(f"zoo:s{i}", FW_SKETCH, [top1(acc - 0.2)], space="native", **info),
+            rec(f"zoo:s{i}", FW, [top1(acc - 0.3)], space="native", shift="pgd(eps='2/255')", **info),
+            rec(f"zoo:s{i}", FW, [top1(acc - 0.1)], space="native", shift="corruption(name='fog', severity=3)", **info),
+            rec(f"zoo:s{i}", FW, [top1(acc - 0.1)], space="native", shift="typographic(text='random')", **info),
+            rec(f"zoo:s{i}", IMAGENET, [top1(acc)], **info),
+            rec(f"zoo:s{i}", "imagenet_c(corruption='fog', severity=2)", [top1(acc - 0.2)], **info),
+            rec(f"zoo:s{i}", "imagenet_v2(variant='matched-frequency')", [top1(acc - 0.1)], **info),
+        ]
+    data = ReportData(records)
+    shifts = {c.label for c in data.conditions if c.kind == "natural_shift"}
+    others = {c.label for c in data.conditions if c.kind in ("adversarial", "corruption", "typographic")}
+    assert shifts == {"FactorWorld sketch", "ImageNet-V2"} and len(others) == 4
+    section = EffectiveRobustnessSection()
+    assert section.available(data)
+    content = section.build(data)
+    titles = [f.title.split(" vs ")[0] for f in content.figures]
+    assert titles and set(titles) <= shifts
+    assert {r["shift"] for f in content.figures for r in f.rows} <= shifts
+    assert {row[1].text for row in content.tables[0].rows} <= shifts
+    for f in content.figures:
+        for label in others:
+            assert label not in f.svg and label not in f.title
+        assert "pgd" not in f.svg.lower() and "corruption" not in f.svg and "typographic" not in f.svg
 
 
 def test_trend_and_points_come_from_the_analysis_module_when_installed(monkeypatch):
