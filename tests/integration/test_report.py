@@ -102,7 +102,8 @@ def test_protocol_is_written_next_to_each_plot(built):
     by_id = {f["id"]: f["protocol"] for f in index["figures"]}
     assert "200 classes" in by_id["accuracy-top1-natural-shift"]["label space"]
     assert "80 templates" in by_id["accuracy-top1-in-distribution"]["prompts"]
-    assert "200 resamples" in by_id["accuracy-top1-in-distribution"]["intervals"]  # the real engine runs used --bootstrap 200
+    # the real engine runs used --bootstrap 200
+    assert "200 resamples" in by_id["accuracy-top1-in-distribution"]["intervals"]
     assert "n_bins=15" in by_id["calibration-ece"]["calibration"]
     assert "positive=in-distribution" in by_id["ood-auroc"]["ood"]
     er = next(p for k, p in by_id.items() if k.startswith("effective-robustness"))
@@ -148,7 +149,8 @@ def test_rebuild_replaces_its_own_files_only(tmp_path):
     )
     second = build_report(other, out)
     assert not (second.data_dir / "calibration-ece.csv").exists()  # stale plot data removed
-    assert (second.data_dir / "accuracy-top1-unknown.csv").exists() and (second.data_dir / "notes.txt").read_text() == "mine"
+    assert (second.data_dir / "accuracy-top1-unknown.csv").exists()
+    assert (second.data_dir / "notes.txt").read_text() == "mine"
     assert "Not in this store" in out.read_text() and "needs ece" in out.read_text()
 
 

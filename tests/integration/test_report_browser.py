@@ -50,7 +50,7 @@ def test_models_groups_and_tables_are_interactive(built, tmp_path):
         assert page.locator("#fig-accuracy-top1-in-distribution g.series:visible").count() == 1
         page.locator("#select-all").click()
         # sorting: the first top-1 column of the summary, ascending then descending, missing values last
-        header = page.locator("#table-summary th", has_text="top-1 · ImageNet")
+        header = page.locator("#table-summary th").filter(has_text=re.compile(r"^top-1 · ImageNet$"))
         header.click()
         column = page.eval_on_selector_all(
             "#table-summary th", "ths => ths.findIndex(t => t.getAttribute('aria-sort'))"
@@ -148,7 +148,9 @@ def test_demo_report_reads_like_a_paper(quick_demo, tmp_path):
         assert any("factorworld(n=" in t for t in tips)
 
         # sections hold what belongs in them
-        er_titles = page.eval_on_selector_all("#section-effective-robustness figure h3", "e => e.map(x => x.textContent)")
+        er_titles = page.eval_on_selector_all(
+            "#section-effective-robustness figure h3", "e => e.map(x => x.textContent)"
+        )
         assert er_titles and not [t for t in er_titles if re.search(r"PGD|severity|typographic", t)], er_titles
         for section in ("typographic", "adversarial"):
             assert page.locator(f"#section-{section} figure.plot").count() >= 1

@@ -72,9 +72,7 @@ class FactorSection(Section):
         if breakdowns:
             figures.append(self._imagenet_x(data, breakdowns))
         groups = [f.group for f in figures if f.group is not None]
-        return SectionContent(
-            figures=figures, notes=notes, selector=("condition", groups) if len(groups) > 1 else None
-        )
+        return SectionContent(figures=figures, notes=notes, selector=("condition", groups) if len(groups) > 1 else None)
 
     def _levels(self, data: ReportData) -> list[Figure]:
         found = [(e, c, n, cell) for e, c, n, cell in data.cells(M.factor_pattern()) if is_accuracy_condition(c)]

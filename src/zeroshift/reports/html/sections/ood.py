@@ -178,6 +178,15 @@ class OODSection(Section):
                 title=f"OOD detection against accuracy: {c.label}",
             ),
             protocol={
+                **protocol(
+                    [
+                        x.record
+                        for e, _, _ in points
+                        for x in (data.cell(e, c, f"{score}_auroc"), data.cell(e, ref, M.PRIMARY))
+                        if x
+                    ],
+                    protocol_keys=("ood",),
+                ),
                 "points": "one per model: top-1 on the in-distribution set, AUROC of the score on this OOD set",
                 "score": f"{score} (the score most models have; MSP first)",
                 "correlation": "Spearman's rank correlation across models, with a bootstrap over models "
