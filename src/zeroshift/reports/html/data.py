@@ -46,6 +46,9 @@ PALETTE = (
     "#1f1f7a",
     "#9467bd",
 )
+#: colours of series that are not models (groups of models, factors): Paul Tol's muted scheme, so that a group is
+#: never mistaken for the model drawn in the same colour elsewhere on the page
+GROUP_PALETTE = ("#332288", "#117733", "#882255", "#999933", "#44aa99", "#aa4499", "#ddcc77", "#88ccee", "#cc6677")
 #: SVG dash patterns, cycled once the palette is used up
 DASHES = ("", "5 3", "2 2", "8 3 2 3")
 

@@ -283,7 +283,8 @@ def effective_robustness(data: ReportData) -> list[Finding]:
             )
         )
     if no_trend:
-        why = sorted({n.rstrip(".") for p in no_trend for n in p.notes[:1]}) or ["no baseline population"]
+        why = sorted({n.rstrip(".").removeprefix("No baseline trend: ") for p in no_trend for n in p.notes[:1]})
+        why = why or ["no baseline population"]
         shifts = ", ".join(p.label for p in no_trend)
         out.append(
             Finding(

@@ -199,6 +199,7 @@ class OODSection(Section):
             caption="Diamonds are supervised (fixed-head) classifiers, circles zero-shot models.",
             entries=[e.id for e, _, _ in points],
             tooltip=f"{c.spec} vs {ref.spec}",
+            wide=True,
         )
 
     def _histograms(self, data: ReportData, found: list) -> tuple[list[Figure], list[str]]:

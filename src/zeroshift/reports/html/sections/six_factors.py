@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from zeroshift.reports.html import measurements as M
-from zeroshift.reports.html.data import PALETTE, Entry, ReportData
+from zeroshift.reports.html.data import GROUP_PALETTE, Entry, ReportData
 from zeroshift.reports.html.escape import slug
 from zeroshift.reports.html.section import Figure, Requirement, Section, SectionContent, Table, TableCell
 from zeroshift.reports.html.sections.accuracy import is_accuracy_condition
@@ -89,7 +89,7 @@ class SixFactorSection(Section):
         for field, title in self.factors(data):
             lines, rows, legend = [], [], []
             for k, (value, members) in enumerate(groups(data, field).items()):
-                color = PALETTE[k % len(PALETTE)]
+                color = GROUP_PALETTE[k % len(GROUP_PALETTE)]
                 s = Series(f"group-{k}", f"{title} = {value}", color, "", marker="diamond")
                 for c in conditions:
                     accs = [m.value for e in members if (m := data.metric(e, c, M.PRIMARY)) is not None]
@@ -170,7 +170,7 @@ class SixFactorSection(Section):
             here = [f for f in effects if f.factor == field]
             if not here:
                 continue
-            color = PALETTE[k % len(PALETTE)]
+            color = GROUP_PALETTE[k % len(GROUP_PALETTE)]
             s = Series(f"factor-{field}", title, color, "", marker="diamond")
             for f in here:
                 s.points[f.metric_label] = Point(f.spread)
