@@ -14,10 +14,24 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from zeroshift.core.io import atomic_write_bytes
 from zeroshift.models import ModelHandle
 from zeroshift.models.facts import ModelFacts
+
+
+def embedding_width(model: Any) -> int | None:
+    """The width of a model's output rows: its joint embedding, or its logits over the universe."""
+    import torch
+
+    with torch.inference_mode():
+        if model.kind == "zero_shot":
+            return int(model.encode_text(["a photo"]).shape[-1])
+        size = model.preprocess.config.get("crop") or model.preprocess.config.get("size") or 224
+        side = size[0] if isinstance(size, list | tuple) else int(size)
+        # the model may already sit on the encoding device (a handle is shared by every condition of a run)
+        return int(model.encode_image(torch.zeros(1, 3, side, side, device=model.device)).shape[-1])
 
 
 class FactsCache:
@@ -58,6 +72,7 @@ class FactsCache:
                 info=model.info.as_dict(),
                 preprocess=model.preprocess.record,
                 supports_local=model.kind == "zero_shot" and model.supports_local,
+                embedding_width=embedding_width(model),
             )
             atomic_write_bytes(path, json.dumps(facts.as_dict(), default=str).encode())
         self._known[handle.fingerprint] = facts

@@ -40,6 +40,7 @@ class ModelFacts:
         info: the model metadata (ModelInfo as a dict).
         preprocess: geometry and normalisation, as recorded.
         supports_local: whether the model gives patch embeddings in the joint space (GL-MCM).
+        embedding_width: the width of the joint embedding (zero-shot models) or of the logits (fixed heads).
 
     """
 
@@ -53,6 +54,7 @@ class ModelFacts:
     info: dict[str, Any]
     preprocess: dict[str, Any]
     supports_local: bool = False
+    embedding_width: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
