@@ -2,6 +2,7 @@
 (scipy.stats, numpy fits, brute-force enumeration), and sentences that say when the evidence is not significant."""
 
 import itertools
+import json
 import math
 from types import SimpleNamespace
 
@@ -12,6 +13,8 @@ from scipy import stats
 from zeroshift.metrics.base import MetricValue
 from zeroshift.reports.html import findings as F
 from zeroshift.reports.html.data import ReportData
+from zeroshift.reports.html.section import Figure, Requirement, Section, SectionContent
+from zeroshift.reports.html.sections import ordered
 from zeroshift.reports.html.sections.effective_robustness import EffectiveRobustnessSection, figure_id
 from zeroshift.results.schema import RunRecord
 
@@ -282,3 +285,60 @@ def test_min_p_is_the_p_of_perfectly_separated_groups(sizes):
     assert F.min_p(sizes) <= p + 1e-12
     if len(sizes) == 2:
         assert F.min_p(sizes) == pytest.approx(p)
+
+
+# --- the findings list is open: sections contribute sentences by declaration -------------------------------------
+
+
+class _Brightness(Section):
+    name = "brightness_test"
+    title = "Brightness"
+    order = 45  # between calibration (40) and OOD (50)
+    requires = (Requirement("mean_brightness"),)
+
+    def build(self, data):
+        return SectionContent()
+
+    def findings(self, data):
+        (cell,) = [cell for *_, cell in data.cells("mean_brightness")]
+        return [F.Finding("brightness_test", f"Brightness {cell.value.value:.2f}.", "brightness", cell.value.value)]
+
+
+class _Unavailable(_Brightness):
+    name = "never_asked"
+    requires = (Requirement("not_in_the_store"),)
+
+    def findings(self, data):
+        raise AssertionError("a section the store cannot build is never asked for findings")
+
+
+def test_sections_contribute_findings_in_page_order_and_only_when_available():
+    records = [rec(f"zoo:m{i}", FW, [mv("top1", 0.5 + 0.1 * i)]) for i in range(4)]
+    records += [rec(f"zoo:m{i}", FW_OOD, [mv("msp_auroc", 0.6 + 0.05 * i)]) for i in range(4)]
+    records.append(rec("zoo:m0", FW, [mv("mean_brightness", 0.25)]))
+    data = ReportData(records)
+    shipped = ordered()
+    found = F.findings(data, sorted([*shipped, _Brightness(), _Unavailable()], key=lambda s: (s.order, s.name)))
+    questions = [f.question for f in found]
+    assert "brightness_test" in questions and "never_asked" not in questions
+    assert questions.index("brightness_test") < questions.index("ood")  # page order: 45 before 50
+    assert found[questions.index("brightness_test")].text == "Brightness 0.25."
+    # the shipped sections give exactly the sentences of the module's questions, in page order
+    assert [f.text for f in F.findings(data)] == [f.text for f in F.ood(data)]
+
+
+def test_the_page_links_a_registered_sections_findings(monkeypatch, tmp_path):
+    from zeroshift.reports.html import render
+    from zeroshift.reports.html.sections import sections
+
+    class Drawn(_Brightness):
+        def build(self, data):
+            return SectionContent(figures=[Figure(id="brightness", title="Brightness", svg="<svg></svg>")])
+
+    monkeypatch.setitem(sections._entries, "brightness_test", Drawn)
+    monkeypatch.setitem(sections._entries, "never_asked", _Unavailable)
+    result = render([rec("zoo:m0", FW, [mv("top1", 0.5), mv("mean_brightness", 0.25)])], tmp_path / "r.html")
+    rows = json.loads((result.data_dir / "findings.json").read_text())["rows"]
+    assert [(r["question"], r["figure"], r["value"]) for r in rows] == [("brightness_test", "brightness", 0.25)]
+    page = (tmp_path / "r.html").read_text()
+    assert 'href="#fig-brightness"' in page and "Brightness 0.25." in page

@@ -3,6 +3,9 @@
 Each function answers one question from the records (through the same analyses the sections draw) and returns
 :class:`Finding` s: a sentence with its number and interval, whether the evidence is significant (and the
 sentence says so when it is not), and the id of the figure that shows it (the page links the sentence to it).
+The list is open: a report section contributes its sentences by declaring a ``findings(data)`` method (the
+sections of the questions below call these functions), and :func:`findings` asks every section the store can build,
+in page order; a new perspective never edits this module.
 
 =====================  ==========================================================================================
 question               computation
@@ -70,7 +73,7 @@ class Finding:
 
     Attributes:
         question: which question it answers (``effective_robustness``, ``calibration``, ``ood``, ``shape_bias``,
-            ``factors``, ``six_factors``).
+            ``factors``, ``six_factors``; a section's own findings use the section's name).
         text: the plain sentence, numbers and intervals included.
         figure: id of the figure that shows the evidence (the page links the sentence to it).
         value: the headline number.
@@ -718,17 +721,14 @@ def min_p(sizes: list[int]) -> float:
     return min(1.0, swaps / count)
 
 
-#: the questions, in the order of the list on the page
-QUESTIONS: tuple[Callable[[ReportData], list[Finding]], ...] = (
-    effective_robustness,
-    calibration,
-    ood,
-    shape_bias,
-    visual_factors,
-    six_factors,
-)
+def findings(data: ReportData, sections: Sequence[Any] | None = None) -> list[Finding]:
+    """The findings list: each section's sentences, in page order, from the sections the store can build.
 
+    A section contributes sentences through its :meth:`~zeroshift.reports.html.section.Section.findings` method
+    (the sections here call this module's questions); ``sections`` defaults to every registered one.
+    """
+    if sections is None:
+        from zeroshift.reports.html.sections import ordered
 
-def findings(data: ReportData) -> list[Finding]:
-    """Every question's findings, in order (questions the store cannot answer give none)."""
-    return [f for question in QUESTIONS for f in question(data)]
+        sections = ordered()
+    return [f for section in sections if section.available(data) for f in section.findings(data)]

@@ -36,6 +36,7 @@ from zeroshift.reports.effective_robustness import (
     interval_of,
     sample_count,
 )
+from zeroshift.reports.html import findings as F
 from zeroshift.reports.html import measurements as M
 from zeroshift.reports.html.data import Condition, Entry, ReportData
 from zeroshift.reports.html.escape import slug
@@ -216,6 +217,10 @@ class EffectiveRobustnessSection(Section):
         "2020). Points above the baseline trend (solid) are effectively robust; the dashed line is y = x."
     )
     requires = (Requirement(M.PRIMARY, is_distribution_shift, "on a distribution shift with its in-distribution set"),)
+
+    def findings(self, data: ReportData) -> list[F.Finding]:
+        """The sentences this section adds to the findings list (:func:`.findings.effective_robustness`)."""
+        return F.effective_robustness(data)
 
     def available(self, data: ReportData) -> bool:
         return super().available(data) and bool(pairs(data) or self.analyse(data)[0])

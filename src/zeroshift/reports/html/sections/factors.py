@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from zeroshift.core.numeric import finite
+from zeroshift.reports.html import findings as F
 from zeroshift.reports.html import measurements as M
 from zeroshift.reports.html.data import Condition, ReportData
 from zeroshift.reports.html.escape import slug
@@ -55,6 +56,10 @@ class FactorSection(Section):
         "(ImageNet-X, Idrissi et al. 2023). Above 1 the factor makes the model fail more often."
     )
     requires = (Requirement(M.factor_pattern().pattern, note="top1[<factor>=<level>], or --imagenet-x DIR"),)
+
+    def findings(self, data: ReportData) -> list[F.Finding]:
+        """The sentences this section adds to the findings list (:func:`.findings.visual_factors`)."""
+        return F.visual_factors(data)
 
     def available(self, data: ReportData) -> bool:
         return super().available(data) or bool(imagenet_x(data)[0])

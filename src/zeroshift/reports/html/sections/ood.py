@@ -20,6 +20,7 @@ import numpy as np
 
 from zeroshift.core.numeric import finite
 from zeroshift.metrics.base import MetricValue
+from zeroshift.reports.html import findings as F
 from zeroshift.reports.html import measurements as M
 from zeroshift.reports.html.data import Condition, Entry, ReportData
 from zeroshift.reports.html.escape import slug
@@ -85,6 +86,10 @@ class OODSection(Section):
         "model's detection follows its in-distribution accuracy."
     )
     requires = (Requirement(M.group_pattern("ood"), note="<score>_<metric>"),)
+
+    def findings(self, data: ReportData) -> list[F.Finding]:
+        """The sentences this section adds to the findings list (:func:`.findings.ood`)."""
+        return F.ood(data)
 
     def build(self, data: ReportData) -> SectionContent:
         found = data.cells(re.compile(M.group_pattern("ood")))

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from zeroshift.reports.html import findings as F
 from zeroshift.reports.html import measurements as M
 from zeroshift.reports.html.data import GROUP_PALETTE, Entry, ReportData
 from zeroshift.reports.html.escape import slug
@@ -76,6 +77,10 @@ class SixFactorSection(Section):
         "size, loss, fine-tuning status or prompt set; whiskers span the group's models."
     )
     requires = (Requirement(M.PRIMARY, is_accuracy_condition),)
+
+    def findings(self, data: ReportData) -> list[F.Finding]:
+        """The sentences this section adds to the findings list (:func:`.findings.six_factors`)."""
+        return F.six_factors(data)
 
     def factors(self, data: ReportData) -> list[tuple[str, str]]:
         return [(f, title) for f, title in M.SIX_FACTORS if len(groups(data, f)) >= 2]
