@@ -342,3 +342,60 @@ def test_the_page_links_a_registered_sections_findings(monkeypatch, tmp_path):
     assert [(r["question"], r["figure"], r["value"]) for r in rows] == [("brightness_test", "brightness", 0.25)]
     page = (tmp_path / "r.html").read_text()
     assert 'href="#fig-brightness"' in page and "Brightness 0.25." in page
+
+
+# --- attacks: paired drops -----------------------------------------------------------------------------------------
+
+
+def attacked(model, shift, clean, after, drop_ci, asr=None):
+    metrics = [
+        mv("top1", after),
+        mv("clean_top1", clean),
+        MetricValue("accuracy_drop", clean - after, False, *drop_ci),
+    ]
+    if asr is not None:
+        metrics.append(MetricValue("attack_success_rate", asr, False))
+    return RunRecord.new(
+        model=model,
+        benchmark=FW,
+        shift=shift,
+        prompts="openai",
+        label_space="native",
+        model_info={"kind": "zero_shot"},
+        metrics=metrics,
+    )
+
+
+def test_typographic_finding_counts_significant_drops_and_rises():
+    from zeroshift.reports.html.sections.typographic import TypographicSection
+
+    shift = "typographic(text='random')"
+    records = [
+        attacked("zoo:a", shift, 0.8, 0.5, (0.25, 0.35), 0.4),  # a significant drop
+        attacked("zoo:b", shift, 0.6, 0.55, (-0.01, 0.11), 0.2),  # not significant
+        attacked("zoo:c", shift, 0.7, 0.75, (-0.09, -0.01), 0.3),  # a significant rise
+    ]
+    (finding,) = TypographicSection().findings(ReportData(records))
+    # the oracle, by hand: mean clean (0.8 + 0.6 + 0.7) / 3, mean attacked (0.5 + 0.55 + 0.75) / 3, mean ASR 0.3
+    assert finding.question == "typographic" and finding.figure == "typographic-top1"
+    assert "mean top-1 over 3 models" in finding.text
+    assert "0.700 → 0.600 (attack success 0.300; significant drop for 1 of 3, significant rise for 1)" in finding.text
+    assert "typographic:" not in finding.text.split(":", 1)[1]  # the word, not the condition's kind again
+    assert finding.value == pytest.approx(0.1) and finding.significant is True
+    (detail,) = finding.details["conditions"]
+    assert detail["drop_significant"] == ["zoo:a"] and detail["rise"] == ["zoo:c"]
+
+
+def test_adversarial_finding_lists_the_radii_in_order_and_says_when_nothing_is_significant():
+    from zeroshift.reports.html.sections.adversarial import AdversarialSection
+
+    records = [
+        attacked(m, f"pgd(eps='{k}/255')", 0.9, after, (-0.02, 0.5))
+        for m in ("zoo:a", "zoo:b")
+        for k, after in ((4, 0.1), (1, 0.7))
+    ]
+    (finding,) = AdversarialSection().findings(ReportData(records))
+    assert finding.figure == "adversarial-pgd-l-inf" and finding.significant is False
+    one, four = finding.text.index("ε = 1/255 0.900 → 0.700"), finding.text.index("ε = 4/255 0.900 → 0.100")
+    assert one < four and finding.text.count("significant drop for 0 of 2") == 2
+    assert finding.value == pytest.approx(0.8)

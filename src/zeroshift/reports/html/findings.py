@@ -701,6 +701,69 @@ def six_factors(data: ReportData) -> list[Finding]:
     return out
 
 
+def paired_drop(
+    data: ReportData,
+    conditions: Sequence[Condition],
+    title: str,
+    figure: str | None,
+    question: str,
+    names: dict[Condition, str] | None = None,
+) -> list[Finding]:
+    """How much an attack costs: mean top-1 without and with it, and for how many models the paired drop is real.
+
+    One sentence for ``conditions`` (e.g. the radii of one attack, or the words of a typographic attack): per
+    condition, the mean over the models run on it of the paired clean top-1 and of the top-1 under the attack,
+    the mean attack success rate when recorded, and how many models' ``accuracy_drop`` interval (a paired
+    bootstrap over images) lies above 0 (a significant drop) or below 0 (a significant rise). Conditions without
+    ``accuracy_drop`` are left out; None of them: no sentence.
+    """
+    parts, detail, largest, significant = [], [], None, False
+    n_all: set[str] = set()
+    for c in conditions:
+        rows = []
+        for e in data.entries_with("accuracy_drop", c):
+            drop, after, clean = (data.metric(e, c, n) for n in ("accuracy_drop", M.PRIMARY, "clean_top1"))
+            if drop is None or after is None or clean is None or finite(drop.value) is None:
+                continue
+            rows.append((e, drop, after, clean, data.metric(e, c, "attack_success_rate")))
+        if not rows:
+            continue
+        n_all.update(e.id for e, *_ in rows)
+        before = float(np.mean([r[3].value for r in rows]))
+        after = float(np.mean([r[2].value for r in rows]))
+        worse = [r[0].label for r in rows if finite(r[1].ci_low) is not None and r[1].ci_low > 0]
+        better = [r[0].label for r in rows if finite(r[1].ci_high) is not None and r[1].ci_high < 0]
+        significant = significant or bool(worse or better)
+        asr = [r[4].value for r in rows if r[4] is not None and finite(r[4].value) is not None]
+        verdict = f"significant drop for {len(worse)} of {len(rows)}"
+        if better:
+            verdict += f", significant rise for {len(better)}"
+        if asr:
+            verdict = f"attack success {fmt(float(np.mean(asr)))}; " + verdict
+        name = (names or {}).get(c, c.label)
+        parts.append(f"{name} {fmt(before)} → {fmt(after)} ({verdict})")
+        mean_drop = before - after
+        largest = mean_drop if largest is None or mean_drop > largest else largest
+        detail.append(
+            {"condition": c.label, "clean_top1": before, "top1": after, "drop_significant": worse, "rise": better}
+        )
+    if not parts:
+        return []
+    return [
+        Finding(
+            question,
+            f"{title}: mean top-1 over {_models(len(n_all))}, clean → attacked: "
+            + "; ".join(parts)
+            + " (significant: the model's paired bootstrap interval of the drop excludes 0).",
+            figure,
+            largest,
+            None,
+            significant,
+            {"conditions": detail},
+        )
+    ]
+
+
 def min_p(sizes: list[int]) -> float:
     """A lower bound of the p-value a permutation test of the range can give with groups of these sizes.
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from zeroshift.core.numeric import finite
 from zeroshift.metrics.base import MetricValue
+from zeroshift.reports.html import findings as F
 from zeroshift.reports.html import measurements as M
 from zeroshift.reports.html.data import Condition, ReportData, _strength
 from zeroshift.reports.html.escape import slug
@@ -82,6 +83,18 @@ class AdversarialSection(Section):
 
     def available(self, data: ReportData) -> bool:
         return data.has(M.PRIMARY, _is_attack) or data.has(MIN_EPSILON)
+
+    def findings(self, data: ReportData) -> list[F.Finding]:
+        """Per attack, top-1 at each radius against the clean top-1 (:func:`.findings.paired_drop`)."""
+        by_family: dict[str, list[Condition]] = defaultdict(list)
+        for c in data.conditions_with("accuracy_drop", _is_attack):
+            by_family[family(c)].append(c)
+        out = []
+        for fam, members in by_family.items():
+            members.sort(key=lambda c: _strength((c.info.get("shift_params") or {}).get("eps")))
+            names = {c: f"ε = {radius_label((c.info.get('shift_params') or {}).get('eps'))}" for c in members}
+            out += F.paired_drop(data, members, f"{fam} attacks", slug("adversarial", fam), self.name, names)
+        return out
 
     def missing(self, data: ReportData) -> list[str]:
         return [] if self.available(data) else [self.requires[0].describe()]

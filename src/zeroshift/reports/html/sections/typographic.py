@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+from zeroshift.reports.html import findings as F
 from zeroshift.reports.html import measurements as M
 from zeroshift.reports.html.data import ReportData
 from zeroshift.reports.html.escape import slug
@@ -51,6 +52,12 @@ class TypographicSection(Section):
         "images without text; the attack success rate is the fraction of images classified as the written class."
     )
     requires = (Requirement(M.PRIMARY, of_kind("typographic"), "on a typographic condition"),)
+
+    def findings(self, data: ReportData) -> list[F.Finding]:
+        """Top-1 with and without the written words, and how often the word wins (:func:`.findings.paired_drop`)."""
+        conditions = data.conditions_with("accuracy_drop", of_kind("typographic"))
+        names = {c: c.label.removeprefix("typographic: ") for c in conditions}
+        return F.paired_drop(data, conditions, "Typographic attacks", "typographic-top1", self.name, names)
 
     def build(self, data: ReportData) -> SectionContent:
         conditions = data.conditions_with(M.PRIMARY, of_kind("typographic"))
