@@ -96,6 +96,18 @@ def test_data_files_hold_the_stored_values(built):
     assert result.sections == ALL_SECTIONS and result.skipped == {}
 
 
+def test_findings_come_from_their_sections_in_page_order_linked_to_their_own_figures(built):
+    _, result = built
+    index = json.loads((result.data_dir / "index.json").read_text())
+    section_of = {f["id"]: f["section"] for f in index["figures"]}
+    rows = json.loads((result.data_dir / "findings.json").read_text())["rows"]
+    questions = [r["question"] for r in rows]
+    assert set(questions) == set(ALL_SECTIONS) - {"accuracy", "corruptions"}, questions
+    assert questions == sorted(questions, key=ALL_SECTIONS.index)
+    linked = [(r["question"], section_of[r["figure"]]) for r in rows if r["figure"]]
+    assert len(linked) >= len(set(questions)) and all(q == s for q, s in linked), linked
+
+
 def test_protocol_is_written_next_to_each_plot(built):
     _, result = built
     index = json.loads((result.data_dir / "index.json").read_text())

@@ -131,6 +131,7 @@ def test_demo_report_reads_like_a_paper(quick_demo, tmp_path):
         assert all(t and t.startswith("figure.plot") for _, t in links), links
         questions = set(page.eval_on_selector_all("#findings li", "lis => lis.map(l => l.dataset.question)"))
         assert {"effective_robustness", "calibration", "ood", "shape_bias", "factors", "six_factors"} <= questions
+        assert {"typographic", "adversarial"} <= questions  # declared by their sections (Section.findings)
         # following a link shows its figure, even one a section's selector hid
         page.locator("#findings a.figure-link").last.click()
         target = page.evaluate("location.hash")

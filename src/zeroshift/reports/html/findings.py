@@ -385,7 +385,7 @@ def calibration(data: ReportData) -> list[Finding]:
             Finding(
                 "calibration",
                 f"In distribution, zero-shot minus supervised ECE is {_signed(diff)}{_interval_text(lo, hi)}"
-                + (f" {verdict}." if significant is None else f": {verdict}."),
+                + (f", {verdict}." if significant is None else f": {verdict}."),
                 "calibration-ece",
                 diff,
                 (lo, hi) if finite(lo) is not None else None,
