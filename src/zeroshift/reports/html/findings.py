@@ -185,14 +185,18 @@ def range_permutation_p(
     for s in sizes:
         count //= math.factorial(s)
     if count <= n_permutations:
-        hits = total = 0
-        for assignment in _assignments(n, sizes):
-            total += 1
-            hits += group_range(v, assignment) >= observed
-        return hits / total, True
+        ranges = _ranges(v, np.stack(list(_assignments(n, sizes))), len(sizes))
+        return float(np.mean(ranges >= observed)), True
     rng = np.random.default_rng(seed)
-    hits = sum(group_range(v, rng.permutation(lab)) >= observed for _ in range(n_permutations))
-    return (1 + hits) / (1 + n_permutations), False
+    ranges = _ranges(v, np.stack([rng.permutation(lab) for _ in range(n_permutations)]), len(sizes))
+    return (1 + int(np.sum(ranges >= observed))) / (1 + n_permutations), False
+
+
+def _ranges(v: np.ndarray, assignments: np.ndarray, n_groups: int) -> np.ndarray:
+    """The range of the group means of ``v`` under each row of ``assignments`` (group labels 0..n_groups-1)."""
+    onehot = assignments[:, :, None] == np.arange(n_groups)
+    means = np.einsum("mnk,n->mk", onehot, v) / onehot.sum(axis=1)
+    return means.max(axis=1) - means.min(axis=1)
 
 
 def _assignments(n: int, sizes: list[int]) -> Any:
