@@ -51,7 +51,7 @@ import numpy as np
 from scipy import stats
 
 from zeroshift.core.numeric import finite
-from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, bootstrap_ci
+from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, _percentile_interval, _resample_blocks, bootstrap_ci
 from zeroshift.reports.html import measurements as M
 from zeroshift.reports.html.data import Condition, Entry, ReportData
 from zeroshift.reports.html.svg import fmt
@@ -129,8 +129,21 @@ def correlation_with_interval(
     """
     xa, ya = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     rho = spearman(xa, ya)
-    lo, hi = bootstrap_ci(lambda idx: spearman(xa[idx], ya[idx]), len(xa), n_boot, ALPHA, seed)
+    if len(xa) < 2 or n_boot <= 0:
+        return rho, float("nan"), float("nan")
+    # bootstrap_ci's resamples (the same generator and blocks), with every replicate's rho computed at once
+    reps = np.concatenate([_spearman_rows(xa[idx], ya[idx]) for idx in _resample_blocks(len(xa), n_boot, seed)])
+    lo, hi = _percentile_interval(reps, ALPHA)
     return rho, lo, hi
+
+
+def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """:func:`spearman` of each row pair (average ranks for ties; NaN where a row is constant)."""
+    rx, ry = stats.rankdata(x, axis=1), stats.rankdata(y, axis=1)
+    rx, ry = rx - rx.mean(axis=1, keepdims=True), ry - ry.mean(axis=1, keepdims=True)
+    den = np.sqrt((rx * rx).sum(axis=1) * (ry * ry).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (rx * ry).sum(axis=1) / np.where(den > 0, den, 1.0), np.nan)
 
 
 def mean_with_interval(values: Sequence[float], n_boot: int = N_BOOT, seed: int = SEED) -> tuple[float, float, float]:
