@@ -186,3 +186,30 @@ def test_ls_models_catalogue_cli(capsys):
     assert len((out + err).strip().splitlines()) == 1
     code, out, err = _cli(capsys, "ls", "metrics", "--catalogue")
     assert code == 2 and "ls models --catalogue" in out + err
+
+
+def test_catalogue_facts_agree_with_model_loading(entries):
+    # the catalogue reads models/_info without importing the backends; model loading must see the same facts
+    from zeroshift.models import metadata
+
+    for e in entries:
+        key = e.spec.split(":", 1)[1]
+        known = metadata.lookup_training(e.backend, key)
+        assert (known.get("training_data"), known.get("loss"), known.get("fine_tuned")) == (
+            e.training_data,
+            e.loss,
+            e.fine_tuned,
+        ), e.spec
+        assert metadata.family_of(e.architecture) == e.family
+
+
+def test_listing_the_catalogue_imports_no_model_backend():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from zeroshift.catalogue import select_specs; select_specs({'loss': 'sigmoid'}); "
+        "print([m for m in ('torch', 'open_clip', 'timm', 'transformers') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -37,9 +37,9 @@ from typing import Any
 
 import yaml
 
+from zeroshift.catalogue.facts import family_of, lookup_training
 from zeroshift.catalogue.filters import FIELDS, Condition, conditions_from_mapping, parse_condition
 from zeroshift.errors import UsageError
-from zeroshift.models.metadata import family_of, lookup_training
 from zeroshift.registry import suggest
 
 __all__ = [
