@@ -26,10 +26,10 @@ Example:
     >>> find_source("imagenet_r", {}, root, folder_present=False).record["kind"]
     'wds'
     >>> _ = (root / SOURCES_FILE).write_text("imagenet_rr: {kind: wds, path: x}")
-    >>> find_source("imagenet_r", {}, root, folder_present=False)
+    >>> find_source("imagenet_r", {}, root, folder_present=False)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    zeroshift.errors.SpecError: zeroshift-sources.yaml: unknown benchmark 'imagenet_rr'; did you mean 'imagenet_r' or ...
+    zeroshift.errors.SpecError: zeroshift-sources.yaml: unknown benchmark 'imagenet_rr'; did you mean 'imagenet_r'...
 
 """
 
