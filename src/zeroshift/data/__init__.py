@@ -46,6 +46,9 @@ for _name, _target in {
     "cue_conflict": "zeroshift.data.cue_conflict:CueConflict",
     "edges": "zeroshift.data.cue_conflict:Edges",
     "silhouettes": "zeroshift.data.cue_conflict:Silhouettes",
+    "spair": "zeroshift.data.spair:SPair",
+    "homography_pairs": "zeroshift.data.homography:HomographyPairs",
+    "factorworld_pairs": "zeroshift.data.factorworld.pairs:FactorWorldPairs",
 }.items():
     benchmarks.register_lazy(_name, _target)
 

@@ -1,0 +1,291 @@
+"""Keypoint transfer by nearest-neighbour matching of dense features, and PCK@alpha (probe3d's SPair protocol).
+
+For each pair, each source keypoint's feature is sampled bilinearly from the L2-normalised source map, its cosine
+similarity to every cell of the L2-normalised target map is the heatmap, and the heatmap's argmax, mapped back to
+target image pixels, is the predicted keypoint (El Banani et al. 2024, ``evaluate_spair_correspondence.py``; no
+GPU index is needed: one ``(K, C) x (C, h*w)`` product per pair). A keypoint is correct at ``alpha`` when its
+error is at most ``alpha`` times the pair's normaliser (the target box's larger side for SPair, the image side for
+generated pairs; :class:`~zeroshift.data.correspondence.PairTable`).
+
+Feature maps tile the letterboxed input of :class:`~zeroshift.models.dense.DenseGeometry` (the image padded at
+the bottom and right to a square of side ``max(W, H)``), so a pixel ``(x, y)`` lies at ``(x, y) * w / max(W, H)``
+in units of cells, whatever the network's input side. Two conventions of where a cell sits:
+
+* ``centre`` (default): cell ``j`` covers ``[j, j + 1)`` and its prediction is its centre ``j + 0.5``
+  (``grid_sample(align_corners=False)``, border padding); cells whose centre falls in the padding are no
+  candidates; correct means ``error <= alpha * normaliser``.
+* ``probe3d``: probe3d's own arithmetic, for comparing with its numbers: sampling with ``align_corners=True``
+  (zero padding), the prediction at ``j * side / w`` (the cell's corner), every cell a candidate, correct means
+  ``error < alpha * normaliser``.
+
+``upsample`` (an integer factor) resizes the target map bilinearly before matching (probe3d's NAVI and ScanNet
+evaluations upsample, its SPair evaluation does not); the argmax then lands on the finer grid.
+
+PCK is pooled over keypoints (correct keypoints over valid keypoints of all pairs, probe3d's per-class recall),
+overall and per bin of every ``PairTable.bins`` column, with percentile bootstrap intervals over pairs; where the
+pairs have a ``category`` column, the mean over categories (probe3d's headline) comes too, with an interval from
+resampling pairs within each category.
+
+Example:
+    >>> import numpy as np
+    >>> from zeroshift.data.correspondence import PairTable
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.normal(size=(16, 4, 4))
+    >>> pts = [[[2.0, 2.0], [6.0, 14.0]]]
+    >>> table = PairTable.build([0], [1], pts, pts, [[16, 16]], [[16, 16]], [16.0])
+    >>> values, protocol, columns = correspondence_metrics([f, f], table, n_boot=0)
+    >>> [(v.name, v.value) for v in values]
+    [('pck@0.05', 1.0), ('pck@0.10', 1.0), ('pck@0.15', 1.0)]
+
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue, bootstrap_ci
+
+if TYPE_CHECKING:  # pragma: no cover
+    from zeroshift.data.correspondence import PairTable
+
+#: PCK thresholds reported by default (fractions of the normaliser)
+ALPHAS = (0.05, 0.10, 0.15)
+#: cell conventions (see the module docstring)
+CONVENTIONS = ("centre", "probe3d")
+
+FeatureSource = Sequence[Any] | Mapping[int, Any] | Callable[[int], Any]
+
+
+def transfer_keypoints(
+    source_map: Any,
+    target_map: Any,
+    source_kps: Any,
+    source_wh: Sequence[float],
+    target_wh: Sequence[float],
+    upsample: int = 1,
+    convention: str = "centre",
+) -> np.ndarray:
+    """Predicted target pixels ``(K, 2)`` of source keypoints ``(K, 2)`` (NaN rows stay NaN).
+
+    ``source_map``/``target_map`` are ``(C, h, w)`` dense features (numpy or torch, not necessarily normalised);
+    ``source_wh``/``target_wh`` the original image sizes.
+
+    Example:
+        >>> import numpy as np
+        >>> f = np.zeros((2, 2, 2)); f[0, 0, 0] = f[1, 1, 1] = 1.0; f[0, 0, 1] = f[0, 1, 0] = 0.1
+        >>> transfer_keypoints(f, f, [[1.0, 1.0], [3.0, 3.0]], (4, 4), (4, 4)).tolist()
+        [[1.0, 1.0], [3.0, 3.0]]
+
+    """
+    import torch
+    import torch.nn.functional as F
+
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+    if not isinstance(upsample, int) or isinstance(upsample, bool) or upsample < 1:
+        raise ValueError(f"upsample must be a positive integer, got {upsample!r}")
+    src = torch.as_tensor(np.asarray(source_map), dtype=torch.float32)
+    trg = torch.as_tensor(np.asarray(target_map), dtype=torch.float32)
+    kps = np.asarray(source_kps, dtype=np.float64).reshape(-1, 2)
+    out = np.full(kps.shape, np.nan)
+    ok = np.isfinite(kps).all(axis=1)
+    if not ok.any():
+        return out
+    probe3d = convention == "probe3d"
+    src = F.normalize(src, dim=0)
+    side_s = float(max(source_wh[0], source_wh[1]))
+    # the letterboxed square spans [-1, 1] in grid_sample's coordinates whatever the map's resolution
+    grid = torch.as_tensor(2.0 * kps[ok] / side_s - 1.0, dtype=torch.float32).view(1, 1, -1, 2)
+    sampled = F.grid_sample(
+        src[None], grid, mode="bilinear", align_corners=probe3d, padding_mode="zeros" if probe3d else "border"
+    )[0, :, 0].T  # (K, C)
+    if upsample > 1:
+        trg = F.interpolate(trg[None], scale_factor=upsample, mode="bilinear", align_corners=False)[0]
+    trg = F.normalize(trg, dim=0)
+    c, h, w = trg.shape
+    heat = sampled @ trg.reshape(c, h * w)  # (K, h*w) cosine similarities (up to the query's norm)
+    side_t = float(max(target_wh[0], target_wh[1]))
+    cols = torch.arange(w, dtype=torch.float64)
+    rows = torch.arange(h, dtype=torch.float64)
+    if probe3d:
+        xs, ys = cols * side_t / w, rows * side_t / h
+    else:
+        xs, ys = (cols + 0.5) * side_t / w, (rows + 0.5) * side_t / h
+        # cells whose centre lies in the padding of the letterbox are not part of the target image
+        outside = (ys[:, None] >= target_wh[1]) | (xs[None, :] >= target_wh[0])
+        heat = heat.masked_fill(outside.reshape(1, -1), float("-inf"))
+    best = heat.argmax(dim=1)
+    out[ok, 0] = xs[best % w].numpy()
+    out[ok, 1] = ys[best // w].numpy()
+    return out
+
+
+def _feature(features: FeatureSource, i: int) -> Any:
+    return features(i) if callable(features) else features[i]
+
+
+def transfer_errors(
+    features: FeatureSource, pairs: PairTable, upsample: int = 1, convention: str = "centre"
+) -> np.ndarray:
+    """Transfer errors ``(P, K)`` in target pixels for every pair (NaN where a keypoint is not valid).
+
+    ``features[i]`` (or ``features(i)``) is the ``(C, h, w)`` map of sample ``i``.
+    """
+    errors = np.full(pairs.valid.shape, np.nan)
+    for r in range(len(pairs)):
+        if not pairs.valid[r].any():
+            continue
+        kps = np.where(pairs.valid[r][:, None], pairs.source_kps[r], np.nan)
+        pred = transfer_keypoints(
+            _feature(features, int(pairs.source[r])),
+            _feature(features, int(pairs.target[r])),
+            kps,
+            pairs.source_size[r],
+            pairs.target_size[r],
+            upsample,
+            convention,
+        )
+        errors[r] = np.linalg.norm(pred - pairs.target_kps[r], axis=1)
+    errors[~pairs.valid] = np.nan
+    return errors
+
+
+def pck_counts(errors: np.ndarray, valid: np.ndarray, normaliser: np.ndarray, alpha: float, strict: bool = False):
+    """Per pair: (correct keypoints, valid keypoints) at ``alpha`` (``strict``: ``<`` instead of ``<=``).
+
+    Example:
+        >>> e = np.array([[1.0, 5.0, np.nan]]); v = np.array([[True, True, False]])
+        >>> [c.tolist() for c in pck_counts(e, v, np.array([20.0]), 0.25)]
+        [[2], [2]]
+        >>> [c.tolist() for c in pck_counts(e, v, np.array([20.0]), 0.25, strict=True)]
+        [[1], [2]]
+
+    """
+    bound = (alpha * np.asarray(normaliser, dtype=np.float64))[:, None]
+    filled = np.where(valid, errors, np.inf)
+    hit = (filled < bound) if strict else (filled <= bound)
+    return (hit & valid).sum(axis=1), valid.sum(axis=1)
+
+
+def _pooled(correct: np.ndarray, total: np.ndarray) -> Callable[[np.ndarray], float]:
+    def stat(idx: np.ndarray) -> float:
+        n = total[idx].sum()
+        return float(correct[idx].sum() / n) if n else float("nan")
+
+    return stat
+
+
+def _category_mean_ci(
+    correct: np.ndarray, total: np.ndarray, groups: list[np.ndarray], boot: dict[str, Any]
+) -> tuple[float, float]:
+    """Percentile interval of the mean over categories, pairs resampled within each category."""
+    if boot["n_boot"] <= 0 or sum(len(g) for g in groups) < 2:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(boot["seed"])
+    draws = np.empty(boot["n_boot"])
+    for b in range(boot["n_boot"]):
+        per = []
+        for g in groups:
+            idx = g[rng.integers(0, len(g), len(g))]
+            n = total[idx].sum()
+            per.append(correct[idx].sum() / n if n else np.nan)
+        draws[b] = np.nanmean(per) if np.isfinite(per).any() else np.nan
+    draws = draws[np.isfinite(draws)]
+    if not draws.size:
+        return float("nan"), float("nan")
+    return float(np.quantile(draws, boot["alpha"] / 2)), float(np.quantile(draws, 1 - boot["alpha"] / 2))
+
+
+def pck_metric_name(alpha: float) -> str:
+    """``pck@0.10`` for ``alpha=0.1``."""
+    return f"pck@{alpha:.2f}"
+
+
+def correspondence_metrics(
+    features: FeatureSource,
+    pairs: PairTable,
+    alphas: Sequence[float] = ALPHAS,
+    upsample: int = 1,
+    convention: str = "centre",
+    bins: Sequence[str] | None = None,
+    **boot: Any,
+) -> tuple[list[MetricValue], dict[str, Any], dict[str, list[Any]]]:
+    """PCK of keypoint transfer over every pair: ``(values, protocol, per-pair columns)``.
+
+    Values: ``pck@A`` (pooled over keypoints) for each alpha, ``pck@A[column=level]`` for each bin level, and
+    ``pck@A_category_mean`` where pairs have a ``category`` column. Protocol: every choice above plus the pairs'
+    own protocol. Columns: per pair, the fraction of correct keypoints at each alpha, the valid keypoint count, the
+    mean error over the normaliser, and the pair's bin and label columns.
+    """
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+    settings = {**DEFAULT_BOOTSTRAP, **boot}
+    bins = tuple(pairs.bins if bins is None else bins)
+    strict = convention == "probe3d"
+    errors = transfer_errors(features, pairs, upsample, convention)
+    n_valid = pairs.valid.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        norm_err = np.nanmean(np.where(pairs.valid, errors / pairs.normaliser[:, None], np.nan), axis=1)
+    columns: dict[str, list[Any]] = {"n_keypoints": n_valid.tolist(), "mean_error_normalised": norm_err.tolist()}
+    values: list[MetricValue] = []
+    categories = pairs.columns.get("category")
+    for alpha in alphas:
+        name = pck_metric_name(alpha)
+        correct, total = pck_counts(errors, pairs.valid, pairs.normaliser, alpha, strict)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            columns[name] = np.where(total > 0, correct / np.maximum(total, 1), np.nan).tolist()
+        every = np.arange(len(pairs))
+        values.append(_value(name, correct, total, every, settings, {"alpha": alpha}))
+        for column in bins:
+            labels = pairs.columns[column]
+            for level in sorted({lv for lv in labels if lv is not None}, key=str):
+                rows = np.asarray([i for i, lv in enumerate(labels) if lv == level], dtype=np.int64)
+                details = {"alpha": alpha, "bin": column, "level": level}
+                values.append(_value(f"{name}[{column}={level}]", correct, total, rows, settings, details))
+        if categories is not None:
+            levels = sorted({c for c in categories if c is not None})
+            groups = [np.asarray([i for i, c in enumerate(categories) if c == lv], dtype=np.int64) for lv in levels]
+            per = [correct[g].sum() / total[g].sum() if total[g].sum() else np.nan for g in groups]
+            mean = float(np.nanmean(per)) if np.isfinite(per).any() else float("nan")
+            lo, hi = _category_mean_ci(correct, total, groups, settings)
+            details = {"alpha": alpha, "n_categories": len(levels), "per_category": dict(zip(levels, per, strict=True))}
+            values.append(MetricValue(f"{name}_category_mean", mean, True, lo, hi, details))
+    for column, labels in pairs.columns.items():
+        columns.setdefault(column, list(labels))
+    protocol = {
+        "matching": "cosine nearest neighbour: source feature sampled bilinearly at each keypoint from the "
+        "L2-normalised source map, argmax over the L2-normalised target map (torch, CPU)",
+        "convention": convention,
+        "cell_position": "corner j * side / w (probe3d)" if strict else "centre (j + 0.5) * side / w",
+        "candidates": "every cell" if strict else "cells whose centre lies inside the target image",
+        "sampling": "grid_sample align_corners=True, zeros" if strict else "grid_sample align_corners=False, border",
+        "upsample": upsample,
+        "upsample_mode": "bilinear, align_corners=False" if upsample > 1 else None,
+        "threshold": "error < alpha * normaliser" if strict else "error <= alpha * normaliser",
+        "alphas": [float(a) for a in alphas],
+        "pooling": "keypoints pooled over pairs (correct / valid)",
+        "bins": list(bins),
+        "category_mean": "mean over categories of pooled PCK (probe3d)" if categories is not None else None,
+        "n_pairs": len(pairs),
+        "n_keypoints": int(n_valid.sum()),
+        "pairs_without_keypoints": int((n_valid == 0).sum()),
+        "bootstrap": {**settings, "unit": "pairs"},
+        "pairs": dict(pairs.protocol),
+    }
+    return values, protocol, columns
+
+
+def _value(
+    name: str, correct: np.ndarray, total: np.ndarray, rows: np.ndarray, boot: dict[str, Any], details: dict
+) -> MetricValue:
+    c, t = correct[rows], total[rows]
+    n = int(t.sum())
+    value = float(c.sum() / n) if n else float("nan")
+    lo, hi = bootstrap_ci(_pooled(c, t), len(rows), boot["n_boot"], boot["alpha"], boot["seed"])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_image = float(np.nanmean(np.where(t > 0, c / np.maximum(t, 1), np.nan))) if (t > 0).any() else None
+    return MetricValue(name, value, True, lo, hi, {**details, "n_pairs": int(len(rows)), "n_keypoints": n,
+                                                   "per_image_mean": per_image})  # fmt: skip
