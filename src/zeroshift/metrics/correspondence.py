@@ -227,8 +227,8 @@ def correspondence_metrics(
     strict = convention == "probe3d"
     errors = transfer_errors(features, pairs, upsample, convention)
     n_valid = pairs.valid.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        norm_err = np.nanmean(np.where(pairs.valid, errors / pairs.normaliser[:, None], np.nan), axis=1)
+    scaled = np.where(pairs.valid, errors / pairs.normaliser[:, None], 0.0).sum(axis=1)
+    norm_err = np.where(n_valid > 0, scaled / np.maximum(n_valid, 1), np.nan)
     columns: dict[str, list[Any]] = {"n_keypoints": n_valid.tolist(), "mean_error_normalised": norm_err.tolist()}
     values: list[MetricValue] = []
     categories = pairs.columns.get("category")
