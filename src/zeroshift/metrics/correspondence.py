@@ -41,12 +41,13 @@ Example:
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue, bootstrap_ci
+from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue
 
 if TYPE_CHECKING:  # pragma: no cover
     from zeroshift.data.correspondence import PairTable
@@ -55,6 +56,8 @@ if TYPE_CHECKING:  # pragma: no cover
 ALPHAS = (0.05, 0.10, 0.15)
 #: cell conventions (see the module docstring)
 CONVENTIONS = ("centre", "probe3d")
+#: prepared (normalised, upsampled) maps kept while looping over pairs
+MAP_CACHE = 256
 
 FeatureSource = Sequence[Any] | Mapping[int, Any] | Callable[[int], Any]
 
@@ -80,46 +83,63 @@ def transfer_keypoints(
         [[1.0, 1.0], [3.0, 3.0]]
 
     """
-    import torch
-    import torch.nn.functional as F
+    _check(upsample, convention)
+    return _transfer(_prepare(source_map, 1), _prepare(target_map, upsample), source_kps, source_wh, target_wh,
+                     convention)  # fmt: skip
 
+
+def _check(upsample: int, convention: str) -> None:
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
     if not isinstance(upsample, int) or isinstance(upsample, bool) or upsample < 1:
         raise ValueError(f"upsample must be a positive integer, got {upsample!r}")
-    src = torch.as_tensor(np.asarray(source_map), dtype=torch.float32)
-    trg = torch.as_tensor(np.asarray(target_map), dtype=torch.float32)
+
+
+def _prepare(feature_map: Any, upsample: int) -> Any:
+    """A ``(C, h, w)`` map as a float32 tensor, bilinearly upsampled by ``upsample``, unit-normalised along C."""
+    import torch
+    import torch.nn.functional as F
+
+    fmap = torch.as_tensor(np.asarray(feature_map), dtype=torch.float32)
+    if upsample > 1:
+        fmap = F.interpolate(fmap[None], scale_factor=upsample, mode="bilinear", align_corners=False)[0]
+    return F.normalize(fmap, dim=0)
+
+
+def _transfer(
+    src: Any, trg: Any, source_kps: Any, source_wh: Sequence[float], target_wh: Sequence[float], convention: str
+) -> np.ndarray:
+    """:func:`transfer_keypoints` on maps already through :func:`_prepare`."""
+    import torch
+    import torch.nn.functional as F
+
     kps = np.asarray(source_kps, dtype=np.float64).reshape(-1, 2)
     out = np.full(kps.shape, np.nan)
     ok = np.isfinite(kps).all(axis=1)
     if not ok.any():
         return out
     probe3d = convention == "probe3d"
-    src = F.normalize(src, dim=0)
     side_s = float(max(source_wh[0], source_wh[1]))
     # the letterboxed square spans [-1, 1] in grid_sample's coordinates whatever the map's resolution
     grid = torch.as_tensor(2.0 * kps[ok] / side_s - 1.0, dtype=torch.float32).view(1, 1, -1, 2)
     sampled = F.grid_sample(
         src[None], grid, mode="bilinear", align_corners=probe3d, padding_mode="zeros" if probe3d else "border"
     )[0, :, 0].T  # (K, C)
-    if upsample > 1:
-        trg = F.interpolate(trg[None], scale_factor=upsample, mode="bilinear", align_corners=False)[0]
-    trg = F.normalize(trg, dim=0)
     c, h, w = trg.shape
     heat = sampled @ trg.reshape(c, h * w)  # (K, h*w) cosine similarities (up to the query's norm)
     side_t = float(max(target_wh[0], target_wh[1]))
-    cols = torch.arange(w, dtype=torch.float64)
-    rows = torch.arange(h, dtype=torch.float64)
+    cols, rows = np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64)
     if probe3d:
         xs, ys = cols * side_t / w, rows * side_t / h
     else:
         xs, ys = (cols + 0.5) * side_t / w, (rows + 0.5) * side_t / h
         # cells whose centre lies in the padding of the letterbox are not part of the target image
         outside = (ys[:, None] >= target_wh[1]) | (xs[None, :] >= target_wh[0])
-        heat = heat.masked_fill(outside.reshape(1, -1), float("-inf"))
-    best = heat.argmax(dim=1)
-    out[ok, 0] = xs[best % w].numpy()
-    out[ok, 1] = ys[best // w].numpy()
+        if outside.any():
+            heat = heat.masked_fill(torch.from_numpy(outside.reshape(1, -1)), float("-inf"))
+    best = heat.argmax(dim=1).numpy()
+    out[ok, 0] = xs[best % w]
+    out[ok, 1] = ys[best // w]
     return out
 
 
@@ -134,21 +154,35 @@ def transfer_errors(
 
     ``features[i]`` (or ``features(i)``) is the ``(C, h, w)`` map of sample ``i``.
     """
+    import torch
+
+    _check(upsample, convention)
     errors = np.full(pairs.valid.shape, np.nan)
-    for r in range(len(pairs)):
-        if not pairs.valid[r].any():
-            continue
-        kps = np.where(pairs.valid[r][:, None], pairs.source_kps[r], np.nan)
-        pred = transfer_keypoints(
-            _feature(features, int(pairs.source[r])),
-            _feature(features, int(pairs.target[r])),
-            kps,
-            pairs.source_size[r],
-            pairs.target_size[r],
-            upsample,
-            convention,
-        )
-        errors[r] = np.linalg.norm(pred - pairs.target_kps[r], axis=1)
+    cache: OrderedDict[tuple[int, int], Any] = OrderedDict()
+
+    def prepared(i: int, factor: int) -> Any:
+        # an image is in many pairs (SPair: dozens): normalise (and upsample) its map once, keep the recent ones
+        key = (i, factor)
+        if key not in cache:
+            cache[key] = _prepare(_feature(features, i), factor)
+            while len(cache) > MAP_CACHE:
+                cache.popitem(last=False)
+        cache.move_to_end(key)
+        return cache[key]
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # every op is small: intra-op threads cost more than they save (about 10x here)
+    try:
+        for r in range(len(pairs)):
+            if not pairs.valid[r].any():
+                continue
+            kps = np.where(pairs.valid[r][:, None], pairs.source_kps[r], np.nan)
+            src = prepared(int(pairs.source[r]), 1)
+            trg = prepared(int(pairs.target[r]), upsample)
+            pred = _transfer(src, trg, kps, pairs.source_size[r], pairs.target_size[r], convention)
+            errors[r] = np.linalg.norm(pred - pairs.target_kps[r], axis=1)
+    finally:
+        torch.set_num_threads(threads)
     errors[~pairs.valid] = np.nan
     return errors
 
@@ -170,12 +204,32 @@ def pck_counts(errors: np.ndarray, valid: np.ndarray, normaliser: np.ndarray, al
     return (hit & valid).sum(axis=1), valid.sum(axis=1)
 
 
-def _pooled(correct: np.ndarray, total: np.ndarray) -> Callable[[np.ndarray], float]:
-    def stat(idx: np.ndarray) -> float:
-        n = total[idx].sum()
-        return float(correct[idx].sum() / n) if n else float("nan")
+def _ratio_draws(correct: np.ndarray, total: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Pooled PCK of ``n_boot`` resamples (with replacement) of the given pairs, drawn a block at a time."""
+    n = len(correct)
+    out = np.empty(n_boot)
+    block = max(1, (1 << 18) // max(n, 1))  # about 2 MB of indices per block
+    for start in range(0, n_boot, block):
+        idx = rng.integers(0, n, size=(min(n_boot, start + block) - start, n))
+        sums = total[idx].sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[start : start + len(idx)] = np.where(sums > 0, correct[idx].sum(axis=1) / np.maximum(sums, 1), np.nan)
+    return out
 
-    return stat
+
+def _interval(draws: np.ndarray, alpha: float) -> tuple[float, float]:
+    draws = draws[np.isfinite(draws)]
+    if not draws.size:
+        return float("nan"), float("nan")
+    return float(np.quantile(draws, alpha / 2)), float(np.quantile(draws, 1 - alpha / 2))
+
+
+def _ratio_ci(correct: np.ndarray, total: np.ndarray, boot: dict[str, Any]) -> tuple[float, float]:
+    """Percentile interval of pooled PCK over pairs resampled with replacement."""
+    if len(correct) < 2 or boot["n_boot"] <= 0:
+        return float("nan"), float("nan")
+    draws = _ratio_draws(correct, total, boot["n_boot"], np.random.default_rng(boot["seed"]))
+    return _interval(draws, boot["alpha"])
 
 
 def _category_mean_ci(
@@ -185,18 +239,11 @@ def _category_mean_ci(
     if boot["n_boot"] <= 0 or sum(len(g) for g in groups) < 2:
         return float("nan"), float("nan")
     rng = np.random.default_rng(boot["seed"])
-    draws = np.empty(boot["n_boot"])
-    for b in range(boot["n_boot"]):
-        per = []
-        for g in groups:
-            idx = g[rng.integers(0, len(g), len(g))]
-            n = total[idx].sum()
-            per.append(correct[idx].sum() / n if n else np.nan)
-        draws[b] = np.nanmean(per) if np.isfinite(per).any() else np.nan
-    draws = draws[np.isfinite(draws)]
-    if not draws.size:
-        return float("nan"), float("nan")
-    return float(np.quantile(draws, boot["alpha"] / 2)), float(np.quantile(draws, 1 - boot["alpha"] / 2))
+    per = np.stack([_ratio_draws(correct[g], total[g], boot["n_boot"], rng) for g in groups])
+    finite = np.isfinite(per)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(finite, per, 0.0).sum(axis=0) / finite.sum(axis=0)
+    return _interval(means, boot["alpha"])
 
 
 def pck_metric_name(alpha: float) -> str:
@@ -284,7 +331,7 @@ def _value(
     c, t = correct[rows], total[rows]
     n = int(t.sum())
     value = float(c.sum() / n) if n else float("nan")
-    lo, hi = bootstrap_ci(_pooled(c, t), len(rows), boot["n_boot"], boot["alpha"], boot["seed"])
+    lo, hi = _ratio_ci(c, t, boot)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_image = float(np.nanmean(np.where(t > 0, c / np.maximum(t, 1), np.nan))) if (t > 0).any() else None
     return MetricValue(name, value, True, lo, hi, {**details, "n_pairs": int(len(rows)), "n_keypoints": n,
