@@ -3,7 +3,9 @@ and where their keypoints are.
 
 A correspondence benchmark lists each image once (a pair's source and target are two samples, and an image may
 belong to many pairs), so dense features are encoded once per image through the ordinary feature path. The pairs
-are a sidecar of the dataset, ``dataset.pairs``, a :class:`PairTable` of arrays:
+are a sidecar of the dataset, ``dataset.pairs``, a :class:`PairTable` of arrays, and also a per-sample meta column
+``pairs`` (each sample's pairs as source, the target named by sample id: :meth:`PairTable.to_meta`), from which the
+``correspondence`` metric group rebuilds the table of the samples it sees (:meth:`PairTable.from_meta`):
 
 * ``source``, ``target``: sample indices ``(P,)``;
 * ``source_kps``, ``target_kps``: ``(P, K, 2)`` keypoints ``(x, y)`` in pixels of the original images (the image
@@ -158,6 +160,70 @@ class PairTable:
             columns={k: [v[i] for i in idx] for k, v in self.columns.items()},
         )
 
+    def to_meta(self, sample_ids: Sequence[str]) -> list[list[dict[str, Any]]]:
+        """The ``pairs`` meta column: per sample, the pairs whose source it is, each naming its target by sample id.
+
+        Per-sample meta survives every subset the engine makes (``--limit``, unreadable images), so a metric group
+        rebuilds the table of the samples it sees with :meth:`from_meta`.
+
+        Example:
+            >>> t = PairTable.build([0], [1], [[[1.0, 2.0]]], [[[3.0, 4.0]]], [[8, 8]], [[8, 8]], [8.0])
+            >>> column = t.to_meta(["a", "b"])
+            >>> [len(c) for c in column], column[0][0]["target"]
+            ([1, 0], 'b')
+            >>> PairTable.from_meta(["b", "a"], [column[1], column[0]]).source.tolist()
+            [1]
+
+        """
+        shared = {"bins": list(self.bins), "protocol": self.protocol}
+        out: list[list[dict[str, Any]]] = [[] for _ in sample_ids]
+        for r in range(len(self)):
+            out[int(self.source[r])].append(
+                {
+                    "target": sample_ids[int(self.target[r])],
+                    "source_kps": self.source_kps[r],
+                    "target_kps": self.target_kps[r],
+                    "valid": self.valid[r],
+                    "source_size": self.source_size[r],
+                    "target_size": self.target_size[r],
+                    "normaliser": float(self.normaliser[r]),
+                    "columns": {k: v[r] for k, v in self.columns.items()},
+                    "table": shared,
+                }
+            )
+        return out
+
+    @classmethod
+    def from_meta(cls, sample_ids: Sequence[str], column: Sequence[Sequence[dict[str, Any]]]) -> PairTable:
+        """The pairs among ``sample_ids`` from their ``pairs`` meta column (see :meth:`to_meta`), indices into
+        ``sample_ids``; pairs whose target is not among them are left out.
+        """
+        position = {sid: i for i, sid in enumerate(sample_ids)}
+        rows = [(i, p) for i, pairs in enumerate(column) for p in pairs or () if p["target"] in position]
+        shared = rows[0][1]["table"] if rows else {"bins": [], "protocol": {}}
+        k = max((len(p["valid"]) for _, p in rows), default=0)
+        names = list(rows[0][1]["columns"]) if rows else []
+
+        def padded(a: Any, fill: Any, shape: tuple[int, ...]) -> np.ndarray:
+            out = np.full((k, *shape), fill)
+            a = np.asarray(a)
+            out[: len(a)] = a
+            return out
+
+        return cls(
+            np.asarray([i for i, _ in rows], dtype=np.int64),
+            np.asarray([position[p["target"]] for _, p in rows], dtype=np.int64),
+            np.stack([padded(p["source_kps"], np.nan, (2,)) for _, p in rows]) if rows else np.zeros((0, 0, 2)),
+            np.stack([padded(p["target_kps"], np.nan, (2,)) for _, p in rows]) if rows else np.zeros((0, 0, 2)),
+            np.stack([padded(p["valid"], False, ()) for _, p in rows]).astype(bool) if rows else np.zeros((0, 0), bool),
+            np.asarray([p["source_size"] for _, p in rows], dtype=np.float64).reshape(-1, 2),
+            np.asarray([p["target_size"] for _, p in rows], dtype=np.float64).reshape(-1, 2),
+            np.asarray([p["normaliser"] for _, p in rows], dtype=np.float64),
+            {name: [p["columns"][name] for _, p in rows] for name in names},
+            tuple(shared["bins"]),
+            dict(shared["protocol"]),
+        )
+
     def select(self, kept_samples: Sequence[int]) -> PairTable:
         """The pairs whose two samples are among ``kept_samples``, re-indexed to positions in that list."""
         position = {int(s): i for i, s in enumerate(kept_samples)}
@@ -189,7 +255,8 @@ class PairDataset(Dataset):
         pairs: PairTable,
         meta: dict[str, list[Any]] | None = None,
     ) -> None:
-        super().__init__(name, root, [], sample_ids, np.full(len(sample_ids), -1, dtype=np.int64), meta or {})
+        meta = {**(meta or {}), "pairs": pairs.to_meta(sample_ids)}
+        super().__init__(name, root, [], sample_ids, np.full(len(sample_ids), -1, dtype=np.int64), meta)
         self.pairs = pairs
 
     def subset(self, indices: Sequence[int]) -> PairDataset:

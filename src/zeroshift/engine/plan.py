@@ -106,6 +106,42 @@ def plan(
     return items
 
 
+def unsupported(item: PlanItem, resolve: Callable[..., Any], n_boot: int) -> str | None:
+    """Why the item's model cannot serve one of its metric groups (a group's ``model_check``), or None."""
+    cond = resolve(item.spec)
+    for group, params in item.resolved(cond.benchmark, cond.shift, n_boot):
+        why = group.unsupported(cond.facts, params)
+        if why is not None:
+            return f"{group.name}: {why}"
+    return None
+
+
+def drop_unsupported(
+    items: Sequence[PlanItem], resolve: Callable[..., Any], n_boot: int
+) -> tuple[list[PlanItem], list[str]]:
+    """The items whose models serve all their groups, and one note per model and reason for the others.
+
+    Example:
+        >>> from zeroshift.engine.runner import Runner
+        >>> runner = Runner()
+        >>> items = plan(["zoo:sup-cnn-tiny"], [SuiteRun("factorworld(n=8)", None, None, None)])
+        >>> kept, notes = drop_unsupported(items, runner.resolve, 0)
+        >>> len(kept), notes
+        (1, [])
+
+    """
+    kept, notes = [], {}
+    for item in items:
+        why = unsupported(item, resolve, n_boot)
+        if why is None:
+            kept.append(item)
+            continue
+        key = (str(item.spec.model), why)
+        notes.setdefault(key, []).append(item.spec.benchmark.canonical)
+    lines = [f"skipped {model} on {', '.join(dict.fromkeys(b))}: {why}" for (model, why), b in notes.items()]
+    return kept, lines
+
+
 def check_item(item: PlanItem, resolve: Callable[..., Any], n_boot: int) -> None:
     """Check one item before any work: the condition, each group's parameters and applicability, and the data of
     every related condition the groups declared (raises UsageError/SpecError/DatasetError with one line).

@@ -17,6 +17,7 @@ from zeroshift.metrics import (  # noqa: F401  (importing a module registers its
     adversarial,
     calibration,
     class_subsets,
+    correspondence,
     factors,
     ood,
     shape_bias,

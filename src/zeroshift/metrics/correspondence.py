@@ -47,7 +47,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from zeroshift.errors import UsageError
 from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue
+from zeroshift.metrics.group import GroupResult, MetricSpec, Need, Params, metric_group
+from zeroshift.models.dense import negative_int
+from zeroshift.params import Param, positive_int
 
 if TYPE_CHECKING:  # pragma: no cover
     from zeroshift.data.correspondence import PairTable
@@ -336,3 +340,78 @@ def _value(
         per_image = float(np.nanmean(np.where(t > 0, c / np.maximum(t, 1), np.nan))) if (t > 0).any() else None
     return MetricValue(name, value, True, lo, hi, {**details, "n_pairs": int(len(rows)), "n_keypoints": n,
                                                    "per_image_mean": per_image})  # fmt: skip
+
+
+# --- the metric group ---------------------------------------------------------------------------------------------
+
+
+def _applies(benchmark: Any, shift: Any) -> None:
+    if getattr(benchmark, "kind", None) != "correspondence":
+        raise UsageError(
+            f"correspondence needs a benchmark of image pairs with keypoints (factorworld_pairs, homography_pairs, "
+            f"spair); {benchmark.name} has none"
+        )
+
+
+def _model_check(facts: Any, params: Params) -> str | None:
+    from zeroshift.artefacts.dense import unsupported
+
+    return unsupported(facts, params.layer)
+
+
+def _needs(params: Params) -> tuple[Need, ...]:
+    return (Need(None, frozenset({"dense"}), {"dense": {"layer": params.layer}}),)
+
+
+_ALPHA = {"alpha": r"\d+\.\d+"}
+
+
+@metric_group(
+    "correspondence",
+    metrics=(
+        MetricSpec("pck@{alpha}", "PCK@{alpha}", True, "keypoints transferred within alpha x the normaliser",
+                   fields=_ALPHA),
+        MetricSpec("pck@{alpha}[{bin}={level}]", "PCK@{alpha} ({bin} {level})", True,
+                   "PCK@alpha of the pairs in one bin (rotation, scale, viewpoint variation, category)",
+                   fields=_ALPHA),
+        MetricSpec("pck@{alpha}_category_mean", "PCK@{alpha} (mean over categories)", True,
+                   "mean over categories of their pooled PCK (probe3d's headline)", fields=_ALPHA),
+    ),
+    params={
+        "layer": Param(-1, "block or stage of the dense features, a negative index (-1: the last)", check=negative_int),
+        "upsample": Param(1, "bilinear upsampling factor of the target map before matching (probe3d)",
+                          check=positive_int),
+        "convention": Param("centre", "cell positions: centre, or probe3d's corners", choices=CONVENTIONS),
+    },
+    needs=_needs,
+    check=_applies,
+    model_check=_model_check,
+)  # fmt: skip
+def correspondence_group(inputs: Any, params: Params) -> GroupResult:
+    """PCK of keypoint transfer by nearest-neighbour matching of dense features (probe3d's protocol)."""
+    from zeroshift.data.correspondence import PairTable
+
+    outputs = inputs.outputs
+    rows = inputs.artefact("dense", layer=params.layer)
+    where = {sid: i for i, sid in enumerate(rows.sample_ids)}
+    position = {sid: i for i, sid in enumerate(outputs.sample_ids)}
+    ids = [sid for sid in outputs.sample_ids if sid in where]  # the samples with both outputs and dense rows
+    table = PairTable.from_meta(ids, [outputs.meta["pairs"][position[sid]] for sid in ids])
+    maps = rows.rows
+    values, protocol, per_pair = correspondence_metrics(
+        lambda i: maps[where[ids[i]]].float(), table, upsample=params.upsample, convention=params.convention,
+        **params.bootstrap,
+    )  # fmt: skip
+    # per sample, aligned with the outputs: the mean PCK@0.10 of the pairs the sample is the source of
+    name = pck_metric_name(0.10)
+    scores: dict[str, list[float]] = {}
+    for r, s in enumerate(table.source.tolist()):
+        value = per_pair[name][r] if name in per_pair else None
+        if value is not None and np.isfinite(value):
+            scores.setdefault(ids[s], []).append(float(value))
+    columns: dict[str, list[Any]] = {
+        f"{name}_as_source": [float(np.mean(scores[sid])) if sid in scores else None for sid in outputs.sample_ids],
+        "pairs_as_source": [len(scores.get(sid, [])) for sid in outputs.sample_ids],
+    }
+    protocol["dense"] = rows.protocol
+    return GroupResult(values, {"correspondence": protocol}, columns)

@@ -186,6 +186,12 @@ class ZeroShotModel(ABC):
         """
         return {}
 
+    def dense_facts(self) -> dict[str, Any]:
+        """What :meth:`encode_dense` extracts whatever the layer (source, number of blocks or stages, input side),
+        cached with the model's facts so that a run served from the cache records it without loading the model.
+        """
+        return {k: v for k, v in self.dense_record(-1).items() if k not in ("layer", "layer_index")}
+
     @property
     def device(self) -> torch.device:
         """The device the weights are on."""

@@ -119,6 +119,19 @@ def resolve_layer(layer: int, n_layers: int, what: str = "blocks") -> int:
     return n_layers + int(layer)
 
 
+def negative_int(value: Any) -> int:
+    """A negative integer (a layer counted from the last; bools refused).
+
+    Example:
+        >>> negative_int(-2)
+        -2
+
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value > -1:
+        raise SpecError(f"must be a negative integer (-1: the last block or stage), got {value!r}")
+    return value
+
+
 def tokens_to_map(tokens: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
     """``(B, h*w, C)`` patch tokens in row-major order -> ``(B, C, h, w)``.
 
@@ -148,6 +161,18 @@ def dense_record(model: ZeroShotModel, layer: int, source: str, n_layers: int, w
         "projection": False,
         "input_side": model.dense_input_size,
     }
+
+
+def layer_record(dense_facts: dict[str, Any], layer: int) -> dict[str, Any]:
+    """The record of layer ``layer`` from a model's cached dense facts (:meth:`ZeroShotModel.dense_facts`).
+
+    Example:
+        >>> layer_record({"source": "patch tokens", "n_layers": 4, "layers_are": "blocks"}, -2)["layer_index"]
+        2
+
+    """
+    n = int(dense_facts["n_layers"])
+    return {**dense_facts, "layer": int(layer), "layer_index": resolve_layer(layer, n, dense_facts["layers_are"])}
 
 
 def dense_features(
