@@ -66,7 +66,7 @@ def run(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Draw progress bars."),
 ) -> None:
     """Evaluate models on benchmarks and write one record per condition to the results store."""
-    from zeroshift.engine.plan import drop_unsupported, plan  # the engine (and torch) only for the commands that compute
+    from zeroshift.engine.plan import drop_unsupported, plan  # the engine (and torch): computing commands only
     from zeroshift.engine.runner import Runner, RunOptions
 
     if bool(benchmark) == bool(suite) and not (suite and benchmark):

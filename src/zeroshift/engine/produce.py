@@ -48,6 +48,8 @@ class EncodeStats:
     skipped: Counter = field(default_factory=Counter)
     skipped_examples: dict[str, list[str]] = field(default_factory=dict)
     converted: Counter = field(default_factory=Counter)
+    #: images encoded by the passes of kinds with a geometry of their own (e.g. ``dense``)
+    encoded_other_passes: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """For the record's ``counts``."""
@@ -147,7 +149,10 @@ class Producer:
         for group in passes.values():
             rows, stats = self._images(scope, group)
             out.update(rows)
-            first = first or stats
+            if first is None:
+                first = stats
+            else:
+                first.encoded_other_passes += stats.encoded
         assert first is not None
         return out, first
 

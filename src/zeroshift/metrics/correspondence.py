@@ -250,6 +250,22 @@ def _category_mean_ci(
     return _interval(means, boot["alpha"])
 
 
+def level_order(level: Any) -> tuple[int, float, str]:
+    """Sort key of bin levels: numeric ranges (``"45-90"``) by their lower edge, then the rest by name.
+
+    Example:
+        >>> sorted(["90-135", "0-45", "45-90", "cat"], key=level_order)
+        ['0-45', '45-90', '90-135', 'cat']
+
+    """
+    text = str(level)
+    head = text.split("-")[0] if not text.startswith("-") else text
+    try:
+        return 0, float(head), text
+    except ValueError:
+        return 1, 0.0, text
+
+
 def pck_metric_name(alpha: float) -> str:
     """``pck@0.10`` for ``alpha=0.1``."""
     return f"pck@{alpha:.2f}"
@@ -292,7 +308,7 @@ def correspondence_metrics(
         values.append(_value(name, correct, total, every, settings, {"alpha": alpha}))
         for column in bins:
             labels = pairs.columns[column]
-            for level in sorted({lv for lv in labels if lv is not None}, key=str):
+            for level in sorted({lv for lv in labels if lv is not None}, key=level_order):
                 rows = np.asarray([i for i, lv in enumerate(labels) if lv == level], dtype=np.int64)
                 details = {"alpha": alpha, "bin": column, "level": level}
                 values.append(_value(f"{name}[{column}={level}]", correct, total, rows, settings, details))
