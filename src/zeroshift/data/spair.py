@@ -1,6 +1,6 @@
 """SPair-71k (Min et al. 2019) in its released layout, as a correspondence benchmark.
 
-Under ``--data-root``::
+Under ``--data-root`` (or ``spair(path='.../SPair-71k')``)::
 
     SPair-71k/JPEGImages/<category>/<name>.jpg
     SPair-71k/PairAnnotation/<split>/<pair_id>-<src>-<trg>:<category>.json     (split: test, val, trn)
@@ -19,7 +19,7 @@ keypoint and box lies inside its image (within ``keypoint_tolerance`` pixels); t
 Example:
     >>> bench = SPair(None, split="test", per_category=200)
     >>> bench.canonical
-    "spair(per_category=200, seed=0, split='test')"
+    "spair(path=None, per_category=200, seed=0, split='test')"
 
 """
 
@@ -46,7 +46,7 @@ class SPair(CorrespondenceBenchmark):
     name = "spair"
     display_name = "SPair-71k"
     description = "SPair-71k semantic keypoint pairs (PCK@bbox by viewpoint variation and category)"
-    defaults: ClassVar[dict[str, Any]] = {"split": "test", "per_category": None, "seed": 0}
+    defaults: ClassVar[dict[str, Any]] = {"split": "test", "per_category": None, "seed": 0, "path": None}
     layout = (
         "SPair-71k/JPEGImages/<category>/*.jpg, SPair-71k/PairAnnotation/<split>/*.json (src_imname, trg_imname, "
         "src_imsize, trg_imsize, src_bndbox, trg_bndbox, src_kps, trg_kps, category, viewpoint_variation), "
@@ -67,9 +67,11 @@ class SPair(CorrespondenceBenchmark):
 
     @property
     def root(self) -> Path:
-        """The ``SPair-71k`` folder."""
+        """The ``SPair-71k`` folder: ``path`` when given, else ``SPair-71k`` under ``--data-root``."""
+        if self.params["path"] is not None:
+            return Path(str(self.params["path"])).expanduser()
         if self.data_root is None:
-            raise DatasetError(f"spair needs --data-root. Expected layout: {self.layout}.")
+            raise DatasetError(f"spair needs --data-root or path='.../SPair-71k'. Expected layout: {self.layout}.")
         return self.data_root / "SPair-71k"
 
     @property

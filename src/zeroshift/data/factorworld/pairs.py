@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from typing import Any, ClassVar
 
 import numpy as np
@@ -102,6 +104,32 @@ def render_pose(params: dict[str, Any], pose: dict[str, float], reference_r: flo
     return Image.fromarray((np.clip(canvas, 0, 1) * 255 + 0.5).astype(np.uint8))
 
 
+class _PoseMemo:
+    """Recently rendered pair images by content key: every model of a run (and the dense pass after the feature
+    pass) reads the same images, rendered once in this process."""
+
+    def __init__(self, capacity: int = 2048) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, spec: dict[str, Any]) -> Image.Image:
+        with self._lock:
+            arr = self._items.get(key)
+            if arr is not None:
+                self._items.move_to_end(key)
+                return Image.fromarray(arr)
+        image = render_pose(spec["params"], spec["pose"], spec["reference_r"])
+        with self._lock:
+            self._items[key] = np.asarray(image)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+        return image
+
+
+_MEMO = _PoseMemo()
+
+
 class FactorWorldPairDataset(PairDataset):
     """Samples rendered from (parameters, pose) on demand; content keys from their digest."""
 
@@ -119,9 +147,8 @@ class FactorWorldPairDataset(PairDataset):
         return f"{self.generator}|{self.digests[i]}"
 
     def load(self, i: int) -> tuple[Image.Image, str]:
-        """Render sample ``i``."""
-        spec = self.specs[i]
-        return render_pose(spec["params"], spec["pose"], spec["reference_r"]), ""
+        """Render sample ``i`` (memoised in this process)."""
+        return _MEMO.get(self.content_key(i), self.specs[i]), ""
 
 
 class FactorWorldPairs(CorrespondenceBenchmark):
