@@ -1,6 +1,6 @@
 """Correspondence through `zeroshift run`: the dense artefact on its letterboxed pass, the correspondence group's PCK
 against an oracle computed here (numpy: bilinear sampling, cosine argmax, threshold count), the protocol entries, a
-second run served from the cache, and the planner's note for a model without dense features (issue 13 part B)."""
+second run served from the cache (issue 13 part B)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -17,12 +16,8 @@ import torch
 from PIL import Image
 
 from zeroshift.data import make_benchmark
-from zeroshift.engine.plan import drop_unsupported
-from zeroshift.metrics import groups
 from zeroshift.models import resolve_model
-from zeroshift.models.facts import ModelFacts
 from zeroshift.results.store import Store
-from zeroshift.specs import RunSpec
 
 EXE = Path(sys.executable).with_name("zeroshift")
 MODEL = "zoo:clip-vit-diverse"
@@ -138,29 +133,3 @@ def test_homography_pairs_of_a_non_square_folder_use_the_letterbox(tmp_path):
     maps, pairs = oracle_maps(spec)
     assert record.metric("pck@0.10").value == pytest.approx(oracle_pck(maps, pairs, 0.10), abs=1e-12)
     assert record.protocol["correspondence"]["dense"]["geometry"]["pad"] == "bottom-right to a square"
-
-
-def test_the_planner_skips_a_model_without_dense_features_with_one_note():
-    facts = {
-        "zoo:dense": ModelFacts("zoo:dense", {}, "zero_shot", "zoo", None, 1.0, 0.0, {}, {},
-                                dense={"n_layers": 2, "layers_are": "blocks"}),
-        "zoo:flat": ModelFacts("zoo:flat", {}, "zero_shot", "zoo", None, 1.0, 0.0, {}, {}, dense=None),
-    }  # fmt: skip
-    bench = make_benchmark("factorworld_pairs(n=2)", None)
-
-    def resolve(spec):
-        return SimpleNamespace(benchmark=bench, shift=None, facts=facts[spec.model.canonical])
-
-    from zeroshift.engine.plan import PlanItem
-
-    items = [PlanItem(RunSpec.make(m, "factorworld_pairs(n=2)")) for m in ("zoo:dense", "zoo:flat", "zoo:flat")]
-    kept, notes = drop_unsupported(items, resolve, 0)
-    assert [str(i.spec.model) for i in kept] == ["zoo:dense"]
-    assert len(notes) == 1 and notes[0].startswith("skipped zoo:flat on factorworld_pairs(n=2, seed=0): correspondence")
-    assert "no dense features" in notes[0]
-    # a layer beyond the model's blocks is a reason too
-    deep = [PlanItem(RunSpec.make("zoo:dense", "factorworld_pairs(n=2)"), None, {"correspondence": {"layer": -3}})]
-    assert "layer -3 does not exist" in drop_unsupported(deep, resolve, 0)[1][0]
-    assert (
-        groups.get("correspondence").unsupported(facts["zoo:dense"], groups.get("correspondence").resolve({})) is None
-    )
