@@ -21,8 +21,8 @@ from typing import Any
 
 from zeroshift.artefacts.base import artefact_kind, kinds
 from zeroshift.errors import UsageError
-from zeroshift.models.dense import DENSE_GEOMETRY_VERSION, DenseGeometry, layer_record, negative_int
-from zeroshift.params import Param
+from zeroshift.models.dense import DENSE_GEOMETRY_VERSION, DenseGeometry, layer_record
+from zeroshift.params import Param, negative_int
 
 #: how rows are stored (part of the fingerprint and the record)
 STORAGE = "float16"

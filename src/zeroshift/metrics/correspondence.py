@@ -50,8 +50,7 @@ import numpy as np
 from zeroshift.errors import UsageError
 from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue
 from zeroshift.metrics.group import GroupResult, MetricSpec, Need, Params, metric_group
-from zeroshift.models.dense import negative_int
-from zeroshift.params import Param, positive_int
+from zeroshift.params import Param, negative_int, positive_int
 
 if TYPE_CHECKING:  # pragma: no cover
     from zeroshift.data.correspondence import PairTable

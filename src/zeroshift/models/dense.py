@@ -119,19 +119,6 @@ def resolve_layer(layer: int, n_layers: int, what: str = "blocks") -> int:
     return n_layers + int(layer)
 
 
-def negative_int(value: Any) -> int:
-    """A negative integer (a layer counted from the last; bools refused).
-
-    Example:
-        >>> negative_int(-2)
-        -2
-
-    """
-    if isinstance(value, bool) or not isinstance(value, int) or value > -1:
-        raise SpecError(f"must be a negative integer (-1: the last block or stage), got {value!r}")
-    return value
-
-
 def tokens_to_map(tokens: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
     """``(B, h*w, C)`` patch tokens in row-major order -> ``(B, C, h, w)``.
 

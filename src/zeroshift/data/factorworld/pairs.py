@@ -106,7 +106,8 @@ def render_pose(params: dict[str, Any], pose: dict[str, float], reference_r: flo
 
 class _PoseMemo:
     """Recently rendered pair images by content key: every model of a run (and the dense pass after the feature
-    pass) reads the same images, rendered once in this process."""
+    pass) reads the same images, rendered once in this process.
+    """
 
     def __init__(self, capacity: int = 2048) -> None:
         self.capacity = capacity
