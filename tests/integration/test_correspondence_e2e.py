@@ -133,3 +133,24 @@ def test_homography_pairs_of_a_non_square_folder_use_the_letterbox(tmp_path):
     maps, pairs = oracle_maps(spec)
     assert record.metric("pck@0.10").value == pytest.approx(oracle_pck(maps, pairs, 0.10), abs=1e-12)
     assert record.protocol["correspondence"]["dense"]["geometry"]["pad"] == "bottom-right to a square"
+
+
+def test_spair_by_path_records_viewpoint_bins_and_category_means(tmp_path):
+    from tests.unit.test_correspondence_data import write_image, write_pair
+
+    root = tmp_path / "SPair-71k"
+    sizes = {"2008_000001": (50, 40), "2008_000002": (60, 45), "2009_000003": (48, 48), "2009_000004": (44, 52)}
+    cats = {"2008_000001": "cat", "2008_000002": "cat", "2009_000003": "dog", "2009_000004": "dog"}
+    for i, (name, size) in enumerate(sizes.items()):
+        write_image(root / "JPEGImages" / cats[name] / f"{name}.jpg", size, i)
+    write_pair(root, 1, "cat", "2008_000001", "2008_000002", sizes)
+    write_pair(root, 2, "cat", "2008_000002", "2008_000001", sizes, trg_bndbox=[1, 1, 45, 30])
+    write_pair(root, 3, "dog", "2009_000003", "2009_000004", sizes)
+    spec = f"spair(path='{root}')"
+    run_json(spec, tmp_path)
+    record = Store(str(tmp_path / "r.db")).records()[0]
+    maps, pairs = oracle_maps(spec)
+    assert record.metric("pck@0.10").value == pytest.approx(oracle_pck(maps, pairs, 0.10), abs=1e-12)
+    names = {m.name for m in record.metrics}
+    assert {"pck@0.10[viewpoint_variation=0]", "pck@0.10[category=cat]", "pck@0.10_category_mean"} <= names
+    assert record.protocol["correspondence"]["pairs"]["normaliser"] == "max side of the target bndbox (PCK@bbox)"
