@@ -16,3 +16,5 @@ from zeroshift.artefacts import image, min_epsilon, text  # noqa: F401  (importi
 from zeroshift.artefacts.base import ArtefactKind, ArtefactScope, ImageBatch, artefact_kind, kinds
 
 __all__ = ["ArtefactKind", "ArtefactScope", "ImageBatch", "artefact_kind", "kinds"]
+
+from zeroshift.artefacts import dense  # noqa: E402, F401  (registers the dense kind: correspondence)

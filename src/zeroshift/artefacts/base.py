@@ -93,6 +93,8 @@ class ImageBatch(Protocol):
     outputs: dict[str, Any]
     #: the condition
     scope: ArtefactScope
+    #: the loaded model on the encoding device (for kinds that run their own forward pass)
+    model: Any
 
     def labels(self) -> Any:
         """Label indices of the batch in the label space (a tensor on the device)."""
@@ -129,6 +131,8 @@ class ArtefactKind:
         folder: cache folder (default: the name).
         depends: other kinds the computation reads (documentation and dry-run estimates).
         batches: text kinds: ``(keys, scope, params) -> lists of keys`` computed together (default: 64 at a time).
+        geometry: image kinds taken on other pixels than the model's own geometry: ``(model, params) -> geometry``
+            (a picklable ``PIL image -> (3, H, W) tensor``); such kinds are produced in a pass of their own.
 
     """
 
@@ -146,6 +150,7 @@ class ArtefactKind:
     folder: str = ""
     depends: tuple[str, ...] = ()
     batches: Callable[[list[str], Any, Mapping[str, Any]], Any] | None = None
+    geometry: Callable[[Any, Mapping[str, Any]], Any] | None = None
 
     def __post_init__(self) -> None:
         if self.keyed_by not in ("image", "text"):

@@ -101,8 +101,11 @@ def sweep(
         bootstrap=bootstrap if bootstrap is not None else (plan.bootstrap if plan.bootstrap is not None else 1000),
     )
     runner = _planning_runner(Runner, options, worker_device, dry_run)
-    tasks = build_tasks(plan, runner, runs, models)  # every condition is checked here, before any work
+    notes: list[str] = []
+    tasks = build_tasks(plan, runner, runs, models, notes=notes)  # every condition is checked here, before any work
     console = Console() if sys.stdout.isatty() else Console(width=200)  # logs: tables are not squeezed
+    for note in notes:
+        Console(stderr=True).print(note, soft_wrap=True, markup=False)
     if dry_run:
         _dry_run(runner, tasks, console, as_json)
         return

@@ -118,10 +118,13 @@ def plan(
 def unsupported(facts: ModelFacts, run: SuiteRun, label_space: str | None = None) -> str | None:
     """Why a model cannot run ``run`` at all (None when it can): a fixed head over another class universe.
 
+    A label space without classes (retrieval, correspondence) asks nothing of the head; what such a run needs of the
+    model (a text tower, dense features) is its metric groups' ``model_check`` (:func:`unsupported_group`).
+
     Example:
         >>> facts = ModelFacts("zoo:sup", {}, "fixed_head", "zoo", "factorworld", 1.0, 0.0, {}, {})
-        >>> unsupported(facts, SuiteRun("factorworld_retrieval(n=8)", None, None, None, ("openai",)))
-        "zoo:sup is a fixed-head classifier over factorworld; factorworld_retrieval's label space 'none' is not"
+        >>> unsupported(facts, SuiteRun("imagenet_r", None, None, None, ("openai",)))
+        "zoo:sup is a fixed-head classifier over factorworld; imagenet_r's label space 'native' is not"
         >>> unsupported(facts, SuiteRun("factorworld(n=8)", None, None, None, ("openai",))) is None
         True
 
@@ -136,12 +139,48 @@ def unsupported(facts: ModelFacts, run: SuiteRun, label_space: str | None = None
         space = benchmark.label_space(benchmark.resolve_label_space(label_space or run.label_space))
     except ZeroshiftError:  # a layout or name problem: check_item reports it in one line
         return None
-    if space.universe == facts.universe:
-        return None
+    if space.universe == facts.universe or not space.class_names:
+        return None  # a space without classes asks nothing of the head: its groups' model checks decide
     return (
         f"{facts.spec} is a fixed-head classifier over {facts.universe}; {benchmark.name}'s label space "
         f"{space.name!r} is not"
     )
+
+
+def unsupported_group(item: PlanItem, resolve: Callable[..., Any], n_boot: int) -> str | None:
+    """Why the item's model cannot serve one of its metric groups (a group's ``model_check``), or None."""
+    cond = resolve(item.spec)
+    for group, params in item.resolved(cond.benchmark, cond.shift, n_boot):
+        why = group.unsupported(cond.facts, params)
+        if why is not None:
+            return f"{group.name}: {why}"
+    return None
+
+
+def drop_unsupported(
+    items: Sequence[PlanItem], resolve: Callable[..., Any], n_boot: int
+) -> tuple[list[PlanItem], list[str]]:
+    """The items whose models serve all their groups, and one note per model and reason for the others.
+
+    Example:
+        >>> from zeroshift.engine.runner import Runner
+        >>> runner = Runner()
+        >>> items = plan(["zoo:sup-cnn-tiny"], [SuiteRun("factorworld(n=8)", None, None, None)])
+        >>> kept, notes = drop_unsupported(items, runner.resolve, 0)
+        >>> len(kept), notes
+        (1, [])
+
+    """
+    kept, notes = [], {}
+    for item in items:
+        why = unsupported_group(item, resolve, n_boot)
+        if why is None:
+            kept.append(item)
+            continue
+        key = (str(item.spec.model), why)
+        notes.setdefault(key, []).append(item.spec.benchmark.canonical)
+    lines = [f"skipped {model} on {', '.join(dict.fromkeys(b))}: {why}" for (model, why), b in notes.items()]
+    return kept, lines
 
 
 def check_item(item: PlanItem, resolve: Callable[..., Any], n_boot: int) -> None:

@@ -18,6 +18,7 @@ from zeroshift.metrics import (  # noqa: F401  (importing a module registers its
     adversarial,
     calibration,
     class_subsets,
+    correspondence,
     factors,
     ood,
     shape_bias,

@@ -110,6 +110,18 @@ def _per_image_ranks(ranks: np.ndarray, text_to_image: np.ndarray, n: int) -> li
     return out
 
 
+def needs_text_tower(facts: Any, params: Params) -> str | None:
+    """The groups' model check: captions and text heads need a text encoder (fixed-head classifiers have none).
+
+    Example:
+        >>> from zeroshift.models.facts import ModelFacts
+        >>> needs_text_tower(ModelFacts("zoo:sup", {}, "fixed_head", "zoo", "factorworld", 1.0, 0.0, {}, {}), None)
+        'a fixed-head classifier has no text encoder'
+
+    """
+    return None if facts.has_text_head else "a fixed-head classifier has no text encoder"
+
+
 @metric_group(
     "retrieval",
     metrics=(
@@ -119,6 +131,7 @@ def _per_image_ranks(ranks: np.ndarray, text_to_image: np.ndarray, n: int) -> li
     ),
     params={"ks": Param(RETRIEVAL_KS, "recall cut-offs", check=_ks)},
     check=needs_captions,
+    model_check=needs_text_tower,
 )
 def retrieval_group(inputs: Any, params: Params) -> GroupResult:
     """Zero-shot image-text retrieval: R@k image->text and text->image, and their mean.
@@ -151,6 +164,7 @@ def retrieval_group(inputs: Any, params: Params) -> GroupResult:
     ),
     params={"random_seed": Param(0, "seed of the random unmatched pairs", check=non_negative_int)},
     check=_gap_applies,
+    model_check=needs_text_tower,
 )
 def modality_gap_group(inputs: Any, params: Params) -> GroupResult:
     """Liang et al.'s modality gap on captions (captioned sets) or on the text head (labelled sets).

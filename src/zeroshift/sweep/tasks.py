@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from zeroshift.engine.plan import PlanItem, plan
+from zeroshift.engine.plan import PlanItem, drop_unsupported, plan
 from zeroshift.suites import SuiteRun
 
 if TYPE_CHECKING:
@@ -59,12 +59,17 @@ class Task:
 
 
 def plan_items(
-    sweep: SweepPlan, runner: Runner, runs: Sequence[SuiteRun] | None = None, models: Sequence[str] | None = None
+    sweep: SweepPlan,
+    runner: Runner,
+    runs: Sequence[SuiteRun] | None = None,
+    models: Sequence[str] | None = None,
+    notes: list[str] | None = None,
 ) -> list[PlanItem]:
     """The plan items of every model x run x prompt set, model by model (``zeroshift run``'s expansion); ``runs`` and
-    ``models`` replace the plan's when given (already expanded).
+    ``models`` replace the plan's when given (already expanded). With ``notes``, the items a model cannot serve (a
+    fixed head on another class universe, a group's model check) are left out with a note, as ``zeroshift run`` does.
     """
-    return plan(
+    items = plan(
         sweep.model_specs() if models is None else list(models),
         sweep.runs() if runs is None else list(runs),
         prompts=sweep.prompts,
@@ -74,7 +79,13 @@ def plan_items(
         params=sweep.metric_params,
         facts=runner.model_facts,
         order="model",
+        notes=notes,
     )
+    if notes is None:
+        return items
+    items, skipped = drop_unsupported(items, runner.resolve, runner.options.bootstrap)
+    notes.extend(skipped)
+    return items
 
 
 def build_tasks(
@@ -83,9 +94,11 @@ def build_tasks(
     runs: Sequence[SuiteRun] | None = None,
     models: Sequence[str] | None = None,
     check_store: bool = True,
+    notes: list[str] | None = None,
 ) -> list[Task]:
-    """One task per model, every item checked first; items already in ``runner``'s store are marked stored."""
-    items = plan_items(sweep, runner, runs, models)
+    """One task per model, every item checked first; items already in ``runner``'s store are marked stored (and with
+    ``notes``, the items a model cannot serve left out with a note)."""
+    items = plan_items(sweep, runner, runs, models, notes)
     for item in items:  # every condition of every model is checked before the first one runs
         runner.check(item)
     tasks: dict[str, Task] = {}

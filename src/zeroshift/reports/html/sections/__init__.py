@@ -26,6 +26,7 @@ for _name, _target in {
     "factors": "zeroshift.reports.html.sections.factors:FactorSection",
     "six_factors": "zeroshift.reports.html.sections.six_factors:SixFactorSection",
     "retrieval": "zeroshift.reports.html.sections.retrieval:RetrievalSection",
+    "correspondence": "zeroshift.reports.html.sections.correspondence:CorrespondenceSection",
 }.items():
     sections.register_lazy(_name, _target)
 
