@@ -46,7 +46,7 @@ def main(n: int = 100) -> None:
     data, w_sample, c_sample = timed(bench.dataset)
     images, w_render, c_render = timed(lambda: [data.load(i)[0] for i in range(len(data))])
     print(f"factorworld_pairs n={n}: {len(data)} images; sampling {w_sample:.2f} s wall ({c_sample:.2f} s CPU), "
-          f"rendering {w_render:.2f} s wall ({c_render:.2f} s CPU), {1e3 * c_render / len(data):.2f} ms CPU/image")  # fmt: skip
+          f"rendering {w_render:.2f} s wall ({c_render:.2f} s CPU), {1e3 * c_render / len(data):.2f} ms CPU/image")  # fmt: skip  # noqa: E501
     for name in MODELS:
         model = resolve_model(f"zoo:{name}").load()
         global_features(model, images[:8])  # warm-up

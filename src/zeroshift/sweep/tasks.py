@@ -97,7 +97,8 @@ def build_tasks(
     notes: list[str] | None = None,
 ) -> list[Task]:
     """One task per model, every item checked first; items already in ``runner``'s store are marked stored (and with
-    ``notes``, the items a model cannot serve left out with a note)."""
+    ``notes``, the items a model cannot serve left out with a note).
+    """
     items = plan_items(sweep, runner, runs, models, notes)
     for item in items:  # every condition of every model is checked before the first one runs
         runner.check(item)
