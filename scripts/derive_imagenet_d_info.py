@@ -17,6 +17,7 @@ OUT = Path(__file__).resolve().parents[1] / "src" / "zeroshift" / "data" / "_inf
 
 
 def main(repo: Path) -> None:
+    """Write the class file from a clone of the ImageNet-D repository."""
     ids = json.loads((repo / "preprocessing" / "imgnet_d_dir2imgnet_d_id.txt").read_text())
     imagenet = json.loads((repo / "preprocessing" / "imgnet_d2imgnet_id.txt").read_text())
     classes = []

@@ -93,8 +93,8 @@ def test_generate_is_greedy(model, images):
     answers = model.generate(images[:2], max_new_tokens=4).answers
     tok = model.processor.tokenizer
     for image, answer in zip(images[:2], answers, strict=True):
-        inputs = model.processor(images=[image], text=["USER: <image>\nWhat is the main object in this image? ASSISTANT:"],
-                                 return_tensors="pt")  # fmt: skip
+        prompt = "USER: <image>\nWhat is the main object in this image? ASSISTANT:"
+        inputs = model.processor(images=[image], text=[prompt], return_tensors="pt")
         ids = inputs["input_ids"]
         new = []
         for _ in range(4):  # argmax of a full forward at every step: greedy decoding by hand
