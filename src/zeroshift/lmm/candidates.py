@@ -55,7 +55,20 @@ def strongest_wrong(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     if logits.ndim != 2 or logits.shape[1] < 2 or len(labels) != len(logits):
         raise UsageError(f"strongest_wrong needs (n, >=2) logits and n labels, got {logits.shape} and {labels.shape}")
     order = _top_order(logits)[:, :2]
-    return np.where(order[:, 0] != labels, order[:, 0], order[:, 1])
+    return failure_category(order[:, 0], order[:, 1], labels)
+
+
+def failure_category(top1: np.ndarray, top2: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``top1`` where it is wrong, else ``top2``: the second option from stored predictions (e.g. ImageNet-D's
+    published question files, :mod:`zeroshift.data.imagenet_d`'s ``published_top1``/``published_top2``).
+
+    Example:
+        >>> failure_category(np.array([3, 1]), np.array([1, 2]), np.array([1, 1])).tolist()
+        [3, 2]
+
+    """
+    top1, top2, labels = np.asarray(top1), np.asarray(top2), np.asarray(labels)
+    return np.where(top1 != labels, top1, top2)
 
 
 def label_space_candidates(n_images: int, n_classes: int) -> np.ndarray:

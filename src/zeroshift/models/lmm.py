@@ -101,21 +101,25 @@ class NativeGeometry:
 
 @dataclass
 class ChoiceAnswers:
-    """Answers of the two-way question, with the options in the order they were asked."""
+    """Answers of the two-way question, with the options in the order they were asked, the questions, the
+    protocol and the generated token ids (what a cache stores; decoding them gives the answers).
+    """
 
     answers: list[str]
     first: list[str]
     second: list[str]
     questions: list[str]
     protocol: dict[str, Any]
+    token_ids: list[list[int]]
 
 
 @dataclass
 class FreeAnswers:
-    """Free answers to one question, and the protocol."""
+    """Free answers to one question, their generated token ids (what a cache stores), and the protocol."""
 
     answers: list[str]
     protocol: dict[str, Any]
+    token_ids: list[list[int]]
 
 
 class LMMModel(ZeroShotModel):
@@ -393,16 +397,34 @@ class LMMModel(ZeroShotModel):
             raise UsageError(f"per-image candidates need {n} non-empty lists of one length, got {len(rows)}")
         return rows
 
-    def _generate(self, images: Sequence[Any] | torch.Tensor, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
-        """Greedy answers (no sampling, one beam) to one chat-templated prompt per image."""
+    def _generate(
+        self, images: Sequence[Any] | torch.Tensor, prompts: Sequence[str], max_new_tokens: int
+    ) -> tuple[list[str], list[list[int]]]:
+        """Greedy answers (no sampling, one beam) to one chat-templated prompt per image, and their token ids."""
         items = self._inputs(images, prompts)
-        answers = [""] * len(items)
+        ids: list[list[int]] = [[] for _ in items]
+        pad = self.tokenizer.pad_token_id
         for idx, batch in self._groups(items):
-            out = self.module.generate(**batch, do_sample=False, num_beams=1, max_new_tokens=max_new_tokens)
-            new = out[:, batch["input_ids"].shape[1] :]
-            for i, text in zip(idx, self.tokenizer.batch_decode(new, skip_special_tokens=True), strict=True):
-                answers[i] = text.strip()
-        return answers
+            out = self.module.generate(**batch, generation_config=self._greedy(max_new_tokens))
+            for i, row in zip(idx, out[:, batch["input_ids"].shape[1] :].tolist(), strict=True):
+                ids[i] = [t for t in row if t != pad] if pad is not None else row
+        return [self.decode(row) for row in ids], ids
+
+    def _greedy(self, max_new_tokens: int) -> Any:
+        """Greedy decoding and nothing else: a fresh config keeps the checkpoint's sampling, temperature or
+        repetition settings out (only its end and padding tokens are kept)."""
+        from transformers import GenerationConfig
+
+        own = self.module.generation_config
+        pad = own.pad_token_id if own.pad_token_id is not None else self.tokenizer.pad_token_id
+        return GenerationConfig(
+            do_sample=False, num_beams=1, max_new_tokens=max_new_tokens, eos_token_id=own.eos_token_id,
+            pad_token_id=pad, bos_token_id=own.bos_token_id,
+        )  # fmt: skip
+
+    def decode(self, token_ids: Sequence[int]) -> str:
+        """The answer text of generated token ids (special tokens dropped, stripped)."""
+        return self.tokenizer.decode(list(token_ids), skip_special_tokens=True).strip()
 
     @torch.no_grad()
     def choice(
@@ -444,7 +466,7 @@ class LMMModel(ZeroShotModel):
             second.append(b)
             questions.append(text.format(first=a, second=b))
         prompts = [generation_prompt(self.processor, q) for q in questions]
-        answers = self._generate(images, prompts, max_new_tokens)
+        answers, ids = self._generate(images, prompts, max_new_tokens)
         protocol = {
             "protocol": "choice",
             "question": text,
@@ -452,7 +474,7 @@ class LMMModel(ZeroShotModel):
             "seed": seed if order == "shuffled" else None,
             "decoding": {"greedy": True, "num_beams": 1, "max_new_tokens": max_new_tokens},
         }
-        return ChoiceAnswers(answers, first, second, questions, protocol)
+        return ChoiceAnswers(answers, first, second, questions, protocol, ids)
 
     @torch.no_grad()
     def generate(
@@ -460,10 +482,12 @@ class LMMModel(ZeroShotModel):
     ) -> FreeAnswers:
         """Free greedy answers to one question (match them with :func:`zeroshift.lmm.matching.match_free`)."""
         text = question or named_question("generate", "default")["question"]
-        answers = self._generate(images, [generation_prompt(self.processor, text)] * len(images), max_new_tokens)
+        prompt = generation_prompt(self.processor, text)
+        answers, ids = self._generate(images, [prompt] * len(images), max_new_tokens)
         protocol = {
             "protocol": "generate",
             "question": text,
+            "prompt": prompt,
             "decoding": {"greedy": True, "num_beams": 1, "max_new_tokens": max_new_tokens},
         }
-        return FreeAnswers(answers, protocol)
+        return FreeAnswers(answers, protocol, ids)
