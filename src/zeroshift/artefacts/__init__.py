@@ -15,3 +15,5 @@ from zeroshift.artefacts import image, min_epsilon, text  # noqa: F401  (importi
 from zeroshift.artefacts.base import ArtefactKind, ArtefactScope, ImageBatch, artefact_kind, kinds
 
 __all__ = ["ArtefactKind", "ArtefactScope", "ImageBatch", "artefact_kind", "kinds"]
+
+from zeroshift.artefacts import answers  # noqa: E402, F401  (the kind an LMM's class scores come from)

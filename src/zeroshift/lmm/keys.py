@@ -1,4 +1,4 @@
-"""Cache keys of LMM answers and scores: one bank of per-image rows per (model, shift, protocol, question,
+r"""Cache keys of LMM answers and scores: one bank of per-image rows per (model, shift, protocol, question,
 candidates, decoding), rows keyed by each image's content key, like image features.
 
 A bank's key holds everything that changes what the model computes for an image:

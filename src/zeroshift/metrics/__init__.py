@@ -18,6 +18,7 @@ from zeroshift.metrics import (  # noqa: F401  (importing a module registers its
     calibration,
     class_subsets,
     factors,
+    lmm,
     ood,
     shape_bias,
     typographic,

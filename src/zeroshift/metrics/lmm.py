@@ -286,3 +286,92 @@ def choice_vs_clip(
     protocol["choice"] = {**counts, "accuracy_rule": "TRUE / (TRUE + FALSE): DOUBLE and TODO excluded (ImageNet-D)"}
     columns.update(choice_label=list(choice_labels), other=other.tolist(), clip_restricted_pred=clip_pred.tolist())
     return values, protocol, columns
+
+
+# --- the ``lmm`` metric group: an LMM run against its own CLIP's run of the same condition ----------------------
+
+
+def _needs(params: Any) -> tuple[Any, ...]:
+    from zeroshift.metrics.group import Need
+
+    return (Need("companion", overrides={"model": params.clip} if params.clip else {}),)
+
+
+def _companion_record(view: Any) -> dict[str, Any]:
+    """How the record names the related condition: the relation, the CLIP's spec and weights fingerprint."""
+    handle = getattr(view, "handle", None)
+    cond = getattr(view, "condition", None)
+    return {
+        "relation": "companion",
+        "model": str(handle.spec) if handle is not None else None,
+        "fingerprint": handle.fingerprint if handle is not None else None,
+        "benchmark": cond.spec.benchmark.canonical if cond is not None else None,
+        "shift": cond.spec.shift.canonical if cond is not None and cond.spec.shift else None,
+        "label_space": view.label_space.name,
+    }
+
+
+def _lmm_group(inputs: Any, params: Any) -> Any:
+    """The LMM against its own CLIP on the same candidates (the label space), per image paired."""
+    from zeroshift.lmm.candidates import label_space_candidates
+    from zeroshift.metrics.group import GroupResult
+
+    facts = inputs.model
+    if facts is not None and facts.kind != "lmm":
+        raise UsageError(f"the lmm metric group compares an LMM with its CLIP; {facts.spec} is a {facts.kind} model")
+    out = inputs.outputs
+    clip = inputs.related("companion", **({"model": params.clip} if params.clip else {}))
+    clip_out = clip.outputs
+    where = {sid: i for i, sid in enumerate(clip_out.sample_ids)}
+    shared = [i for i, sid in enumerate(out.sample_ids) if sid in where and out.labels[i] >= 0]
+    labels = np.asarray(out.labels)[shared]
+    lmm_scores = out.logits.numpy()[shared]
+    clip_logits = clip_out.logits.numpy()[[where[out.sample_ids[i]] for i in shared]]
+    names = list(out.label_space.class_names)
+    candidates = label_space_candidates(len(shared), len(names))
+    boot = {**params.bootstrap}
+    values, protocol, columns = likelihood_vs_clip(
+        lmm_scores, candidates, clip_logits, labels, names, params.quantile, params.test, boot
+    )
+    protocol.update(candidates={"rule": "label_space", "n": len(names)}, companion=_companion_record(clip),
+                    n_paired=len(shared))  # fmt: skip
+    full = {}
+    for name, column in columns.items():  # aligned with the LMM's outputs (None where the CLIP has no row)
+        row: list[Any] = [None] * len(out.sample_ids)
+        for j, i in enumerate(shared):
+            row[i] = column[j]
+        full[name] = row
+    return GroupResult(values, {"lmm": protocol}, full)
+
+
+def _register() -> None:
+    from zeroshift.metrics.group import MetricSpec, metric_group
+    from zeroshift.params import Param, probability
+
+    subsets = {"subset": ("challenging", "rest")}
+    names = {"challenging": "challenging classes", "rest": "other classes"}
+    metric_group(
+        "lmm",
+        metrics=(
+            MetricSpec("lmm_top1", "LMM top-1", True, "the LMM's top-1 among the candidates"),
+            MetricSpec("clip_restricted_top1", "its CLIP's top-1", True, "its CLIP's top-1 among the same candidates"),
+            MetricSpec("lmm_gain", "LMM - CLIP", True, "paired difference, McNemar p in details"),
+            MetricSpec("lmm_top1_{subset}", "LMM top-1 ({subset})", True, fields=subsets, names=names),
+            MetricSpec("clip_restricted_top1_{subset}", "CLIP top-1 ({subset})", True, fields=subsets, names=names),
+            MetricSpec("lmm_gain_{subset}", "LMM - CLIP ({subset})", True, fields=subsets, names=names),
+            MetricSpec("lmm_gain_per_class", "LMM - CLIP per class", True, "unweighted mean of per-class gains"),
+            MetricSpec("label_in_candidates", "label among candidates", True, "share of images whose class is one"),
+        ),
+        params={
+            "clip": Param(None, "the CLIP to compare with (default: the LMM's own, its facts' companion)"),
+            "quantile": Param(
+                0.25, "share of classes that are challenging (the CLIP's bottom per-class top-1)", check=probability
+            ),  # fmt: skip
+            "test": Param("mcnemar", "paired test per group", choices=("mcnemar", "midp", "bootstrap")),
+        },
+        needs=_needs,
+        description="an LMM against its own CLIP on the same candidates, paired per image",
+    )(_lmm_group)
+
+
+_register()

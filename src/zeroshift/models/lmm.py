@@ -289,6 +289,8 @@ class LMMModel(ZeroShotModel):
             f"+{text.model_type}-h{text.hidden_size}-l{text.num_hidden_layers}"
         )
         extra = {**info.pop("extra", {}), "vision_tower": tower, "language_model": language, "layout": self.layout}
+        if tower.get("clip_spec"):
+            extra["companion"] = tower["clip_spec"]  # its own CLIP: the ``companion`` related condition
         return ModelInfo(
             architecture=info.pop("architecture", arch),
             family="LMM",
@@ -412,7 +414,8 @@ class LMMModel(ZeroShotModel):
 
     def _greedy(self, max_new_tokens: int) -> Any:
         """Greedy decoding and nothing else: a fresh config keeps the checkpoint's sampling, temperature or
-        repetition settings out (only its end and padding tokens are kept)."""
+        repetition settings out (only its end and padding tokens are kept).
+        """
         from transformers import GenerationConfig
 
         own = self.module.generation_config

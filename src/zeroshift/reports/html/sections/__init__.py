@@ -23,6 +23,7 @@ for _name, _target in {
     "shape_bias": "zeroshift.reports.html.sections.shape_bias:ShapeBiasSection",
     "factors": "zeroshift.reports.html.sections.factors:FactorSection",
     "six_factors": "zeroshift.reports.html.sections.six_factors:SixFactorSection",
+    "lmm": "zeroshift.reports.html.sections.lmm:LMMSection",
 }.items():
     sections.register_lazy(_name, _target)
 
