@@ -112,3 +112,13 @@ def test_lmm_records_match_a_hand_computation_and_name_their_clip(store):
         fog.metric("top1").value != pytest.approx(clean.metric("top1").value)
         or fog.protocol["scores"]["fingerprint"] != clean.protocol["scores"]["fingerprint"]
     )
+
+
+def test_the_report_shows_each_lmm_next_to_its_clip(store, tmp_path):
+    from zeroshift.reports.html import build_report
+
+    out = tmp_path / "report.html"
+    build_report(store, out)
+    page = out.read_text()
+    assert "LMMs next to their CLIP" in page and "Each LMM next to its own CLIP" in page
+    assert f"lmm:zoo/{LMM}" in page and CLIP in page and "McNemar p" in page

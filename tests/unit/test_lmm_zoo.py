@@ -33,6 +33,7 @@ def test_zoo_lmm_loads_like_a_saved_llava_folder(tmp_path):
     tower = zoo.info.extra["vision_tower"]
     assert tower["name"] == "clip-hf-vit-diverse" and tower["model_type"] == "clip_vision_model"
     assert zoo.info.source == "zoo" and zoo.info.training_data.startswith("FactorWorld")
+    assert zoo.info.extra["companion"] == "hf:zoo/clip-hf-vit-diverse"
 
 
 @pytest.mark.parametrize("name", LMMS)
@@ -46,7 +47,10 @@ def test_zoo_lmm_beats_chance_on_the_clean_split(name):
 
 
 def test_zoo_tower_is_a_clip_for_hf():
-    model = resolve_model(f"hf:{shipped_hf_dir() / 'clip-hf-vit-diverse'}").load()
+    handle = resolve_model("hf:zoo/clip-hf-vit-diverse")  # the LLaVAs' companion, as the lmm group loads it
+    assert handle.identity["zoo"] == "clip-hf-vit-diverse"
+    assert resolve_model(f"hf:{shipped_hf_dir() / 'clip-hf-vit-diverse'}").identity["folder_sha256"]
+    model = handle.load()
     bench = make_benchmark("factorworld(n=64)", None)
     ds = bench.dataset()
     import torch

@@ -6,7 +6,7 @@ LMM's 2-way one. Categories are *challenging* when the CLIP's per-class top-1 ov
 bottom ``quantile`` (0.25 by default): the classes whose accuracy is at most the value at rank
 ``ceil(quantile * classes)`` from the bottom, ties included (classes without samples are left out). Each group
 (all, challenging, the rest) gets the two accuracies, the gain with a paired-bootstrap interval and McNemar's
-exact test (:func:`zeroshift.reports.paired.paired_test`).
+exact test (:func:`zeroshift.metrics.paired_tests.paired_test`, as ``zeroshift compare`` uses it).
 
 Two entry points return ``(values, protocol, per-sample columns)``:
 
@@ -88,7 +88,7 @@ def challenging_classes(class_accuracy: np.ndarray, quantile: float = 0.25) -> t
 
 
 def _group_values(suffix: str, lmm: np.ndarray, clip: np.ndarray, test: str, boot: dict[str, Any]) -> list[MetricValue]:
-    from zeroshift.reports.paired import paired_test
+    from zeroshift.metrics.paired_tests import paired_test
 
     name = f"_{suffix}" if suffix != "all" else ""
     if lmm.size == 0:
