@@ -65,11 +65,11 @@ CHAT_TEMPLATE = (
 )
 
 
-def tiny_processor(image_size: int = 32, patch: int = 8):
+def tiny_processor(image_size: int = 32, patch: int = 8, words: list[str] | None = None):
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import CLIPImageProcessor, LlavaProcessor, PreTrainedTokenizerFast
 
-    vocab = {w: i for i, w in enumerate(WORDS)}
+    vocab = {w: i for i, w in enumerate(words or WORDS)}
     raw = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     raw.normalizer = normalizers.Lowercase()
     raw.pre_tokenizer = pre_tokenizers.Whitespace()
@@ -88,12 +88,12 @@ def tiny_processor(image_size: int = 32, patch: int = 8):
     )  # fmt: skip
 
 
-def tiny_llava(seed: int = 0, image_size: int = 32, patch: int = 8):
+def tiny_llava(seed: int = 0, image_size: int = 32, patch: int = 8, words: list[str] | None = None):
     from transformers import LlavaConfig, LlavaForConditionalGeneration
 
     config = LlavaConfig(
         text_config={
-            "model_type": "llama", "vocab_size": len(WORDS), "hidden_size": 32, "num_hidden_layers": 2,
+            "model_type": "llama", "vocab_size": len(words or WORDS), "hidden_size": 32, "num_hidden_layers": 2,
             "num_attention_heads": 4, "num_key_value_heads": 4, "intermediate_size": 37, "max_position_embeddings": 128,
             "pad_token_id": 0, "bos_token_id": 2, "eos_token_id": 3,
         },
@@ -112,9 +112,11 @@ def tiny_llava(seed: int = 0, image_size: int = 32, patch: int = 8):
     return model
 
 
-def save_tiny_llava(folder: Path, seed: int = 0) -> Path:
-    """A folder as ``save_pretrained`` writes it: config, safetensors, tokenizer, processor, chat template."""
+def save_tiny_llava(folder: Path, seed: int = 0, extra_words: tuple[str, ...] = ()) -> Path:
+    """A folder as ``save_pretrained`` writes it: config, safetensors, tokenizer, processor, chat template
+    (``extra_words``: more vocabulary, e.g. a benchmark's class names)."""
+    words = WORDS + [w for w in extra_words if w not in WORDS]
     folder.mkdir(parents=True, exist_ok=True)
-    tiny_llava(seed).save_pretrained(folder)
-    tiny_processor().save_pretrained(folder)
+    tiny_llava(seed, words=words).save_pretrained(folder)
+    tiny_processor(words=words).save_pretrained(folder)
     return folder
