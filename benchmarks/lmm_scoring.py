@@ -10,6 +10,10 @@ Scores of the three agree (the max difference is printed); images per second and
 cached path are printed.
 
     uv run python benchmarks/lmm_scoring.py [--model lmm:zoo/llava-fw-lm-base] [--images 64] [--threads 1]
+
+Measured 2026-12-04 on the shared 2-core machine (load ~17), a llava-fw-lm-base folder trained by
+``zeroshift zoo train-hf`` (16 images x 16 candidates, 1 thread): prefix cache 98.8 images/s, from scratch batched
+22.6 (4.4x the cached time), one by one 2.8 (34.7x); max score difference 2.4e-06.
 """
 
 from __future__ import annotations
@@ -49,7 +53,9 @@ def main() -> None:
     classes = list(bench.label_space().class_names)
     runs = {
         "prefix cache": lambda: model.likelihood(images, classes, rows_per_batch=len(classes)),
-        "from scratch, batched": lambda: model.likelihood(images, classes, use_cache=False, rows_per_batch=len(classes)),
+        "from scratch, batched": lambda: model.likelihood(
+            images, classes, use_cache=False, rows_per_batch=len(classes)
+        ),
         "from scratch, one by one": lambda: model.likelihood(images, classes, use_cache=False, rows_per_batch=1),
     }
     results = {name: timed(fn, args.repeats) for name, fn in runs.items()}
