@@ -41,6 +41,8 @@ class SuiteRun:
     label_space: str | None
     metrics: tuple[str, ...] | None
     prompts: tuple[str, ...] | None = None
+    #: models of this run only (a run's ``models:``), instead of the command's (e.g. the LMM steps of the demo)
+    models: tuple[str, ...] | None = None
 
 
 def expand_shift(entry: Any) -> list[str | None]:
@@ -108,6 +110,7 @@ def expand_suite(name_or_path: str, benchmarks: list[str] | None = None) -> list
                         entry.get("label_space"),
                         tuple(entry["metrics"]) if entry.get("metrics") else metrics,
                         _prompt_list(entry.get("prompts")) or prompts,
+                        tuple(str(m) for m in entry["models"]) if entry.get("models") else None,
                     )
                 )
     return runs

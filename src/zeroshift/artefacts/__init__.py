@@ -17,4 +17,7 @@ from zeroshift.artefacts.base import ArtefactKind, ArtefactScope, ImageBatch, ar
 
 __all__ = ["ArtefactKind", "ArtefactScope", "ImageBatch", "artefact_kind", "kinds"]
 
-from zeroshift.artefacts import dense  # noqa: E402, F401  (registers the dense kind: correspondence)
+from zeroshift.artefacts import (
+    answers,  # noqa: E402, F401  (the kind an LMM's class scores come from)
+    dense,  # noqa: E402, F401  (registers the dense kind: correspondence)
+)

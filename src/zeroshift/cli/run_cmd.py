@@ -94,7 +94,9 @@ def run(
     else:
         planned = [SuiteRun(b, None, None, None) for b in benchmark]
     if shift:
-        planned = [SuiteRun(p.benchmark, s, p.label_space, p.metrics, p.prompts) for p in planned for s in shift]
+        planned = [
+            SuiteRun(p.benchmark, s, p.label_space, p.metrics, p.prompts, p.models) for p in planned for s in shift
+        ]
     models = []
     for m in model:
         spec = ModelSpec.parse(m)

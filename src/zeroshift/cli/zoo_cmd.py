@@ -82,3 +82,24 @@ def recipes() -> None:
         table.add_row(n, r["kind"], str(image["arch"]), r.get("loss", "-"), r["data"]["distribution"],
                       str(r["data"]["size"]), str(r["steps"]))  # fmt: skip
     Console(width=max(Console().width, 140)).print(table)  # never squeeze the table into 80 columns
+
+
+@app.command("train-hf")
+def train_hf(
+    name: list[str] = typer.Argument(..., help="Recipe name(s) of zoo/lmm_recipes.yaml (the tower before its LLaVAs)."),
+    out: Path = typer.Option(Path("zoo-hf-models"), "--out", "-o", help="Folder of the model folders + manifest."),
+    steps: int = typer.Option(None, "--steps", help="Optimisation steps instead of the recipe's."),
+    seed: int = typer.Option(None, "--seed", help="Seed of data, initialisation and batch order [recipe: 0]."),
+    size: int = typer.Option(None, "--size", help="Training-set size instead of the recipe's."),
+    threads: int = typer.Option(None, "--threads", help="torch CPU threads [default: torch's]."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Draw progress bars."),
+) -> None:
+    """Train the zoo's transformers-format models (a CLIP tower, LLaVAs on it): lmm:OUT/NAME or hf:OUT/NAME."""
+    from zeroshift.zoo.lmm_train import train_hf as train_model
+
+    console = Console()
+    for n in name:
+        result = train_model(n, out, steps=steps, seed=seed, size=size, threads=threads, progress=progress)
+        kind = "lmm" if result.info.get("language_model") else "hf"
+        console.print(f"{n}: validation top-1 {result.val_top1:.3f} in {result.seconds:.0f} s; {kind}:{result.folder}",
+                      soft_wrap=True)  # fmt: skip

@@ -28,6 +28,7 @@ for _name, _target in {
     "imagenet_a": "zeroshift.data.imagenet:ImageNetA",
     "imagenet_c": "zeroshift.data.imagenet:ImageNetC",
     "objectnet": "zeroshift.data.objectnet:ObjectNet",
+    "imagenet_d": "zeroshift.data.imagenet_d:ImageNetD",
     "factorworld": "zeroshift.data.factorworld.benchmarks:FactorWorldTest",
     "factorworld_sketch": "zeroshift.data.factorworld.benchmarks:FactorWorldSketch",
     "factorworld_rendition": "zeroshift.data.factorworld.benchmarks:FactorWorldRendition",

@@ -155,9 +155,15 @@ def resolve(
 
 def check_universe(handle: ModelHandle, facts: ModelFacts, benchmark: Benchmark, space: LabelSpace) -> None:
     """Refuse a fixed-head classifier on a label space of another class universe (a space without classes, as
-    unlabelled benchmarks such as correspondence pairs have, maps nothing and serves every model).
+    unlabelled benchmarks such as correspondence pairs have, maps nothing and serves every model; a model without a
+    universe, an LMM, scores any label space's class names).
     """
-    if not facts.has_text_head and space.class_names and space.universe != facts.universe:
+    if (
+        not facts.has_text_head
+        and facts.universe is not None
+        and space.class_names
+        and space.universe != facts.universe
+    ):
         default = benchmark.label_spaces[0]
         raise UsageError(
             f"{handle.spec} is a fixed-head classifier over {facts.universe}; label space {space.name!r} of "

@@ -33,8 +33,15 @@ def _read(path: Path) -> ModelFacts:
 
 
 def embedding_width(model: Any) -> int | None:
-    """The width of a model's output rows: its joint embedding, or its logits over the universe."""
+    """The width of a model's output rows: its joint embedding, or its logits over the universe (None for a model
+    without an image encoder, an LMM).
+    """
     import torch
+
+    from zeroshift.models.facts import SCORING
+
+    if not SCORING[model.kind].get("encoder", True):
+        return None
 
     with torch.inference_mode():
         if model.kind == "zero_shot":

@@ -58,6 +58,7 @@ class ConditionInputs:
         self._related: dict[tuple[Any, ...], ConditionInputs] = {}
         self._shift_params: list[dict[str, Any]] | None = None
         self._shift_params_ready = False
+        self.scores_protocol: dict[str, Any] = {}
         #: encode statistics of related conditions (``counts["related"]``)
         self.related_counts: list[dict[str, Any]] = [] if owner is None else owner.related_counts
 
@@ -142,7 +143,8 @@ class ConditionInputs:
 
     def _score(self) -> Outputs:
         cond = self.condition
-        requests = [Request.of("features")]
+        # class scores come from the features, or from the artefact the model's kind names (an LMM's answers)
+        requests = [Request.of(cond.facts.scores_from)]
         requests += [r for r in (Request.of(name, p) for name, p in self._prefetch.items()) if self._can(r)]
         rows, stats = self._runner.producer.images(self, requests)
         for request, found in rows.items():
@@ -152,6 +154,8 @@ class ConditionInputs:
         for request in requests[1:]:  # produced in the same pass: nothing more encoded for them
             self._note(request.kind.name, stats, same_pass=True)
         features = rows[requests[0]]
+        #: what the scoring artefact records about its rows (empty for features; an LMM's protocol and question)
+        self.scores_protocol = dict(features.protocol)
         facts = cond.facts
         space = cond.label_space
         # a label space without classes (retrieval sets) scores nothing: no head is encoded, the logits are (N, 0)

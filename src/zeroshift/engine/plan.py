@@ -95,7 +95,12 @@ def plan(
     """
     if order not in ("model", "benchmark"):
         raise ValueError(f"order must be 'model' or 'benchmark', got {order!r}")
-    pairs = [(m, r) for m in models for r in runs] if order == "model" else [(m, r) for r in runs for m in models]
+    # a run that names its own models (``models:`` in a suite) runs on those instead of the command's models
+    every = list(dict.fromkeys([*models, *(m for r in runs for m in r.models or ())]))
+    if order == "model":
+        pairs = [(m, r) for m in every for r in runs if m in (r.models or models)]
+    else:
+        pairs = [(m, r) for r in runs for m in (r.models or models)]
     items = []
     for model, run in pairs:
         if facts is not None and notes is not None:
@@ -132,7 +137,7 @@ def unsupported(facts: ModelFacts, run: SuiteRun, label_space: str | None = None
     from zeroshift.data import make_benchmark
     from zeroshift.errors import ZeroshiftError
 
-    if facts.has_text_head:
+    if facts.has_text_head or facts.universe is None:  # zero-shot heads and LMMs score any class names
         return None
     try:
         benchmark = make_benchmark(run.benchmark, None)
@@ -183,6 +188,39 @@ def drop_unsupported(
     return kept, lines
 
 
+def servable(
+    chosen: Sequence[tuple[MetricGroup, Params]], facts: ModelFacts
+) -> tuple[list[tuple[MetricGroup, Params]], dict[str, str]]:
+    """The groups a model can serve, and a note for each it cannot (name -> why).
+
+    A model without an image encoder (an LMM: ``SCORING[kind]["encoder"]`` is False) scores classes itself, so it
+    gives no artefact read off an encoder (features, patch embeddings), no text head and no input gradients; the
+    groups that declare such an artefact are skipped with a note instead of failing the run.
+
+    Example:
+        >>> facts = ModelFacts("lmm:x", {}, "lmm", "transformers", None, 1.0, 0.0, {}, {})
+        >>> group = groups.get("min_epsilon")
+        >>> kept, notes = servable([(group, group.resolve({}))], facts)
+        >>> kept, list(notes)
+        ([], ['min_epsilon'])
+
+    """
+    from zeroshift.artefacts import kinds
+
+    if facts.has_encoder:
+        return list(chosen), {}
+    kept, notes = [], {}
+    for group, params in chosen:
+        names = sorted({a for need in group.needs_for(params) for a in need.artefacts})
+        blocked = [a for a in names if a == "features" or kinds.get(a).reads or kinds.get(a).grad
+                   or kinds.get(a).keyed_by == "text"]  # fmt: skip
+        if blocked:
+            notes[group.name] = f"{facts.spec} has no image encoder; {group.name} reads {', '.join(blocked)}"
+        else:
+            kept.append((group, params))
+    return kept, notes
+
+
 def check_item(item: PlanItem, resolve: Callable[..., Any], n_boot: int) -> None:
     """Check one item before any work: the condition, each group's parameters and applicability, and the data of
     every related condition the groups declared (raises UsageError/SpecError/DatasetError with one line).
@@ -192,7 +230,8 @@ def check_item(item: PlanItem, resolve: Callable[..., Any], n_boot: int) -> None
     cond = resolve(item.spec)
     if cond.shift is not None:
         cond.shift.check_condition(cond.benchmark, cond.dataset)
-    for group, params in item.resolved(cond.benchmark, cond.shift, n_boot):
+    kept, _ = servable(item.resolved(cond.benchmark, cond.shift, n_boot), cond.facts)
+    for group, params in kept:
         group.applies(cond.benchmark, cond.shift)
         for need in group.needs_for(params):
             if need.relation is not None:

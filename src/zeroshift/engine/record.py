@@ -57,6 +57,7 @@ def assemble(
         "limit": {"n": cond.limit, "seed": cond.seed} if cond.limit else None,
         "metric_groups": [group.name for group, _, _ in computed],
         "metric_params": user_params,
+        **({"scores": inputs.scores_protocol} if inputs.scores_protocol else {}),
         "preprocess": facts.preprocess,
         **({"benchmark": cond.benchmark.record} if cond.benchmark.record else {}),
         "shift": cond.shift.protocol if cond.shift is not None else None,

@@ -5,7 +5,9 @@
 * ``in_distribution``: the benchmark's in-distribution set, clean, in its default label space (calibration fits its
   temperature there; an OOD set is scored against it). The benchmark declares the pairing
   (``Benchmark.in_distribution``; an OOD set's ``id`` parameter); without one, the benchmark itself.
-  ``benchmark=SPEC`` overrides it (``calibration.id``).
+  ``benchmark=SPEC`` overrides it (``calibration.id``);
+* ``companion``: the same benchmark, shift, label space and prompts on the model's companion (its facts'
+  ``companion``: an LMM's own CLIP); ``model=SPEC`` overrides it.
 
 Example:
     >>> from zeroshift.engine.runner import Runner
@@ -22,7 +24,7 @@ from typing import Any
 
 from zeroshift.errors import SpecError
 from zeroshift.metrics.group import RELATIONS
-from zeroshift.specs import CallSpec, RunSpec
+from zeroshift.specs import CallSpec, ModelSpec, RunSpec
 
 
 def _clean(cond: Any, overrides: Mapping[str, Any]) -> RunSpec:
@@ -37,9 +39,19 @@ def _in_distribution(cond: Any, overrides: Mapping[str, Any]) -> RunSpec:
     return RunSpec(spec.model, CallSpec.parse(target), None, spec.prompts, None, spec.seed)
 
 
+def _companion(cond: Any, overrides: Mapping[str, Any]) -> RunSpec:
+    spec = cond.spec
+    model = overrides.get("model") or cond.facts.companion
+    if not model:
+        raise SpecError(f"{spec.model} names no companion model; give one (e.g. the CLIP an LMM was built on)")
+    return RunSpec(ModelSpec.parse(str(model)), spec.benchmark, spec.shift, spec.prompts, cond.label_space.name,
+                   spec.seed)  # fmt: skip
+
+
 RESOLVERS: dict[str, Callable[[Any, Mapping[str, Any]], RunSpec]] = {
     "clean": _clean,
     "in_distribution": _in_distribution,
+    "companion": _companion,
 }
 assert set(RESOLVERS) == set(RELATIONS), "every declared relation needs a resolver"
 
@@ -48,7 +60,7 @@ def related_spec(cond: Any, relation: str, overrides: Mapping[str, Any]) -> RunS
     """The RunSpec of ``relation`` for condition ``cond``."""
     if relation not in RESOLVERS:
         raise SpecError(f"unknown related condition {relation!r}; known: {', '.join(RESOLVERS)}")
-    unknown = set(overrides) - {"benchmark"}
+    unknown = set(overrides) - {"benchmark", "model"}
     if unknown:
         raise SpecError(f"related condition {relation!r}: unknown override {sorted(unknown)[0]!r}")
     return RESOLVERS[relation](cond, overrides)

@@ -29,7 +29,7 @@ from zeroshift.engine.condition import Condition, resolve
 from zeroshift.engine.facts import FactsCache
 from zeroshift.engine.inputs import ConditionInputs
 from zeroshift.engine.options import RunOptions, resolve_device
-from zeroshift.engine.plan import PlanItem, check_item
+from zeroshift.engine.plan import PlanItem, check_item, servable
 from zeroshift.engine.produce import Producer
 from zeroshift.engine.record import assemble, dataset_fingerprint
 from zeroshift.errors import UsageError
@@ -115,7 +115,7 @@ class Runner:
         started = time.perf_counter()
         item = as_item(item)
         cond = self.resolve(item.spec)
-        chosen = item.resolved(cond.benchmark, cond.shift, self.options.bootstrap)
+        chosen, skipped = servable(item.resolved(cond.benchmark, cond.shift, self.options.bootstrap), cond.facts)
         for group, _ in chosen:
             group.applies(cond.benchmark, cond.shift)
         user_params = {name: dict(p) for name, p in item.params.items()}
@@ -136,6 +136,8 @@ class Runner:
         computed = [(group, params, group.evaluate(inputs, params)) for group, params in chosen]
         cache_root = str(self.cache.root)
         record = assemble(inputs, computed, user_params, self.boot, self.options, self.device, cache_root, started)
+        if skipped:  # groups the model cannot serve (an LMM has no encoder): one note each, in the record
+            record.protocol["skipped_metric_groups"] = skipped
         if self.store is not None:
             self.store.write(record)
         return record

@@ -20,6 +20,7 @@ from zeroshift.metrics import (  # noqa: F401  (importing a module registers its
     class_subsets,
     correspondence,
     factors,
+    lmm,
     ood,
     shape_bias,
     typographic,

@@ -116,10 +116,10 @@ def needs_text_tower(facts: Any, params: Params) -> str | None:
     Example:
         >>> from zeroshift.models.facts import ModelFacts
         >>> needs_text_tower(ModelFacts("zoo:sup", {}, "fixed_head", "zoo", "factorworld", 1.0, 0.0, {}, {}), None)
-        'a fixed-head classifier has no text encoder'
+        'no text encoder (a fixed-head classifier)'
 
     """
-    return None if facts.has_text_head else "a fixed-head classifier has no text encoder"
+    return None if facts.has_text_head else "no text encoder (a fixed-head classifier)"
 
 
 @metric_group(

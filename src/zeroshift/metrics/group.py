@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 RELATIONS = {
     "clean": "the same benchmark and label space without the shift",
     "in_distribution": "the benchmark's in-distribution set, clean (the benchmark itself when it has none)",
+    "companion": "the same benchmark, shift and label space on the model's companion (an LMM's own CLIP)",
 }
 
 #: every group accepts the bootstrap settings of its intervals

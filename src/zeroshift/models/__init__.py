@@ -1,7 +1,7 @@
 """Model backends behind one protocol, keyed by spec scheme; :func:`resolve_model` gives a lazy handle.
 
 Example:
-    >>> {"hf", "open_clip", "random", "timm", "zoo"} <= set(adapters.names())
+    >>> {"hf", "lmm", "open_clip", "random", "timm", "zoo"} <= set(adapters.names())
     True
     >>> handle = resolve_model("random:open_clip/ViT-B-32?seed=0")
     >>> len(handle.fingerprint)
@@ -25,6 +25,7 @@ for _scheme, _target in {
     "timm": "zeroshift.models.timm:TimmModel",
     "random": "zeroshift.models.seeded:RandomModel",
     "zoo": "zeroshift.models.zoo:ZooModel",
+    "lmm": "zeroshift.models.lmm:LMMModel",
 }.items():
     adapters.register_lazy(_scheme, _target)
 

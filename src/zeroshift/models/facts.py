@@ -17,11 +17,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-#: how each kind of model turns its encoder output into class scores: zero-shot models through a text head
-#: (``logit_scale * cos + logit_bias``), fixed heads through their own logits over a class universe
-SCORING = {
+#: how each kind of model turns its output into class scores: zero-shot models through a text head
+#: (``logit_scale * cos + logit_bias``), fixed heads through their own logits over a class universe, LMMs
+#: (no image embedding, no text head) through their own answers. ``scores_from`` names the image artefact kind
+#: whose rows are the class scores (``features`` unless said); ``encoder`` says whether the model has an image
+#: encoder whose outputs other artefacts read (features, patch embeddings, text heads, attacks)
+SCORING: dict[str, dict[str, Any]] = {
     "zero_shot": {"text_head": True, "formula": "logit_scale * cos + logit_bias"},
     "fixed_head": {"text_head": False, "formula": "classifier logits over the universe columns"},
+    "lmm": {
+        "text_head": False,
+        "formula": "the model's own score of each class name (answers artefact: protocol and normalisation recorded)",
+        "scores_from": "answers",
+        "encoder": False,
+    },
 }
 
 
@@ -32,7 +41,7 @@ class ModelFacts:
     Attributes:
         spec: the canonical model spec.
         identity: what identifies weights and preprocessing.
-        kind: ``zero_shot`` or ``fixed_head`` (a key of :data:`SCORING`).
+        kind: ``zero_shot``, ``fixed_head`` or ``lmm`` (a key of :data:`SCORING`).
         backend: ``open_clip``, ``transformers``, ``timm``, ``zoo``...
         universe: the class universe of a fixed head (None for zero-shot models).
         logit_scale: multiplier of cosines (zero-shot models).
@@ -85,6 +94,33 @@ class ModelFacts:
     def bias(self) -> float:
         """The logit bias (0 for fixed heads)."""
         return self.logit_bias if self.has_text_head else 0.0
+
+    @property
+    def scores_from(self) -> str:
+        """The image artefact kind whose rows are the model's class scores (``features`` unless SCORING says).
+
+        Example:
+            >>> ModelFacts("lmm:x", {}, "lmm", "transformers", None, 1.0, 0.0, {}, {}).scores_from
+            'answers'
+
+        """
+        return str(SCORING[self.kind].get("scores_from", "features"))
+
+    @property
+    def has_encoder(self) -> bool:
+        """Whether the model has an image encoder other artefacts can read (False for LMMs)."""
+        return bool(SCORING[self.kind].get("encoder", True))
+
+    @property
+    def companion(self) -> str | None:
+        """The spec of the model this one is compared with by default (``info.extra.companion``: an LMM's CLIP).
+
+        Example:
+            >>> ModelFacts("x", {}, "lmm", "t", None, 1.0, 0.0, {"extra": {"companion": "hf:y"}}, {}).companion
+            'hf:y'
+
+        """
+        return (self.info.get("extra") or {}).get("companion")
 
     @property
     def formula(self) -> str:

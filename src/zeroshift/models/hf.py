@@ -1,5 +1,6 @@
-"""Hugging Face transformers backend: ``hf:REPO`` or ``hf:/local/dir`` for CLIPModel and SiglipModel, and
-``random:hf//local/dir?seed=N`` for random weights from a local config.
+"""Hugging Face transformers backend: ``hf:REPO``, ``hf:/local/dir`` or ``hf:zoo/NAME`` (the zoo's
+transformers-format CLIPs) for CLIPModel and SiglipModel, and ``random:hf//local/dir?seed=N`` for random weights
+from a local config.
 
 A local directory loads with ``local_files_only=True`` and never touches the network. Remote code runs only
 when the spec says ``?trust_remote_code=true`` (the CLI's ``--trust-remote-code``). Geometry is the model's own
@@ -44,6 +45,10 @@ class HFGeometry:
         return out["pixel_values"][0].float()
 
 
+#: ``hf:zoo/NAME``: a transformers-format CLIP of the zoo (``zeroshift.zoo.hf_zoo``)
+ZOO_PREFIX = "zoo/"
+
+
 def _is_local(name: str) -> bool:
     return name.startswith(("/", ".", "~")) or os.path.isdir(name)
 
@@ -72,7 +77,11 @@ class HFModel(ZeroShotModel):
         self.preprocess = Preprocess(HFGeometry(processor), mean, std, config)
         vision = module.config.vision_config
         arch = f"{model_type}-vit-h{vision.hidden_size}-p{vision.patch_size}-{vision.image_size}px"
-        key = None if _is_local(spec.name) or random_seed(spec) is not None else spec.name
+        key = (
+            None
+            if _is_local(spec.name) or spec.name.startswith(ZOO_PREFIX) or random_seed(spec) is not None
+            else spec.name
+        )
         self.info = build_info(arch, "hf", key, self.count_params())
         self.info.family = "ViT"
 
@@ -80,7 +89,14 @@ class HFModel(ZeroShotModel):
     def identity(cls, spec: ModelSpec) -> dict[str, Any]:  # noqa: D102
         ident: dict[str, Any] = {"backend": "transformers"}
         seed = random_seed(spec)
-        if _is_local(spec.name):
+        if spec.name.startswith(ZOO_PREFIX):
+            from zeroshift.zoo.hf_zoo import folder_sha256, zoo_folder
+
+            ident.update(
+                zoo=spec.name[len(ZOO_PREFIX) :],
+                folder_sha256=folder_sha256(zoo_folder(spec.name[len(ZOO_PREFIX) :], "clip")[1]),
+            )
+        elif _is_local(spec.name):
             path = os.path.abspath(os.path.expanduser(spec.name))
             if not os.path.isdir(path):
                 raise ModelLoadError(f"{spec}: no model folder at {path}")
@@ -100,6 +116,12 @@ class HFModel(ZeroShotModel):
         trust = options.get("trust_remote_code", "false").lower() in ("1", "true", "yes")
         local = _is_local(spec.name)
         source = os.path.abspath(os.path.expanduser(spec.name)) if local else spec.name
+        if spec.name.startswith(ZOO_PREFIX):  # the zoo's transformers-format CLIPs (the towers of its LLaVAs)
+            from zeroshift.zoo.hf_zoo import verify_folder, zoo_folder
+
+            folder, entry = zoo_folder(spec.name[len(ZOO_PREFIX) :], "clip")
+            verify_folder(folder, entry)
+            local, source = True, str(folder)
         kwargs: dict[str, Any] = {"local_files_only": local, "trust_remote_code": trust}
         if "revision" in options:
             kwargs["revision"] = options["revision"]

@@ -27,6 +27,7 @@ for _name, _target in {
     "six_factors": "zeroshift.reports.html.sections.six_factors:SixFactorSection",
     "retrieval": "zeroshift.reports.html.sections.retrieval:RetrievalSection",
     "correspondence": "zeroshift.reports.html.sections.correspondence:CorrespondenceSection",
+    "lmm": "zeroshift.reports.html.sections.lmm:LMMSection",
 }.items():
     sections.register_lazy(_name, _target)
 

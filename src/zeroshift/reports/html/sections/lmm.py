@@ -1,0 +1,118 @@
+"""LMMs next to their CLIP: each LMM's top-1 and its own CLIP's top-1 on the same candidates, clean and shifted,
+with the paired test (McNemar, exact) per condition.
+
+Values come from the ``lmm`` metric group (``lmm_top1``, ``clip_restricted_top1``, ``lmm_gain`` with the test in
+its details); the CLIP each LMM was compared with is the record's ``protocol["lmm"]["companion"]``.
+
+Example:
+    >>> LMMSection.requires[0].pattern
+    'lmm_top1'
+
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zeroshift.core.numeric import finite
+from zeroshift.metrics.group import metric_label
+from zeroshift.reports.html.data import ReportData
+from zeroshift.reports.html.section import (
+    Figure,
+    Requirement,
+    Section,
+    SectionContent,
+    SummaryColumn,
+    Table,
+    TableCell,
+    point,
+    protocol,
+)
+from zeroshift.reports.html.sections.common import series as entry_series
+from zeroshift.reports.html.svg import dot_plot
+
+LMM, CLIP, GAIN = "lmm_top1", "clip_restricted_top1", "lmm_gain"
+
+
+def _number(value: Any, digits: int = 3) -> TableCell:
+    v = finite(value)
+    return TableCell("–" if v is None else f"{v:.{digits}f}", v)
+
+
+def _with_ci(m: Any) -> TableCell:
+    if m is None:
+        return TableCell("–")
+    cell = _number(m.value)
+    lo, hi = finite(m.ci_low), finite(m.ci_high)
+    if lo is not None and hi is not None:
+        cell.sub = f"[{lo:.3f}, {hi:.3f}]"
+    return cell
+
+
+class LMMSection(Section):
+    """Each LMM and its own CLIP on the same candidates, per condition, with the paired test."""
+
+    name = "lmm"
+    title = "LMMs next to their CLIP"
+    order = 75
+    description = (
+        "Large multimodal models built on a CLIP vision tower, used as closed-set classifiers (the log-likelihood "
+        "of each class name as the answer to a question about the image), next to the CLIP they were built on, "
+        "restricted to the same candidates, clean and under shifts. The gain is paired per image, with McNemar's "
+        "exact test."
+    )
+    requires = (Requirement(LMM),)
+
+    def build(self, data: ReportData) -> SectionContent:
+        found = data.cells(LMM)
+        by_key = {(e.id, c): cell for e, c, _, cell in found}
+        clip_cells = {(e.id, c): cell for e, c, _, cell in data.cells(CLIP)}
+        gain_cells = {(e.id, c): cell for e, c, _, cell in data.cells(GAIN)}
+        columns = ["LMM", "its CLIP", "condition", metric_label(LMM), metric_label(CLIP), metric_label(GAIN),
+                   "McNemar p", "n"]  # fmt: skip
+        rows, owners, plot_rows = [], [], []
+        lines: dict[str, Any] = {}
+        conditions = list(dict.fromkeys(c for _, c, _, _ in found))
+        for e, c, _, cell in found:
+            companion = ((cell.record.protocol or {}).get("lmm") or {}).get("companion") or {}
+            clip = clip_cells.get((e.id, c))
+            gain = gain_cells.get((e.id, c))
+            details = gain.value.details if gain is not None else {}
+            rows.append(
+                [
+                    TableCell(e.label or e.model, e.model),
+                    TableCell(str(companion.get("model") or "?"), str(companion.get("model") or "")),
+                    TableCell(c.label, c.label),
+                    _with_ci(cell.value),
+                    _with_ci(clip.value if clip is not None else None),
+                    _with_ci(gain.value if gain is not None else None),
+                    _number(details.get("p_value"), 4),
+                    _number(details.get("n"), 0),
+                ]
+            )
+            owners.append(e.id)
+            p = point(cell.value)
+            if p is not None:
+                lines.setdefault(e.id, entry_series(e)).points[c.label] = p
+            plot_rows.append({"model": e.model, "clip": companion.get("model"), "condition": c.label,
+                              LMM: cell.value.value, CLIP: clip.value.value if clip else None,
+                              GAIN: gain.value.value if gain else None, "p_value": details.get("p_value")})  # fmt: skip
+        records = [cell.record for cell in by_key.values()]
+        prot = protocol(records, [cell.value for cell in by_key.values()], ("scores",))
+        prot["comparison"] = "the CLIP's argmax among the same candidates (never its full-label-space top-1)"
+        figure = Figure(
+            id="lmm-top1",
+            title="LMM top-1 per condition",
+            svg=dot_plot([c.label for c in conditions], list(lines.values()), "LMM top-1", title="LMM top-1"),
+            protocol=prot,
+            rows=plot_rows,
+            entries=list(lines),
+            wide=True,
+        )
+        table = Table("lmm-vs-clip", "Each LMM next to its own CLIP", columns, rows, owners,
+                      caption="Intervals: bootstrap; the gain's interval is the paired bootstrap.")  # fmt: skip
+        return SectionContent(figures=[figure], tables=[table])
+
+    def summary(self, data: ReportData) -> list[SummaryColumn]:
+        values = {e.id: cell.value for e, _, _, cell in data.cells(GAIN)}
+        return [SummaryColumn("LMM - CLIP", values, "an LMM's top-1 minus its own CLIP's on the same candidates")]
