@@ -92,7 +92,11 @@ def test_retrieval_through_the_command_line(tmp_path, monkeypatch):
     assert (encodes.images, encodes.texts) == (48, before)
 
     store = Store(str(store_path))
-    clean, fog, typos, gap = store.records()
+    records = store.records()  # by content, not position: records made within one second tie on created_at
+    clean = next(r for r in records if r.shift is None and r.metric("i2t_r1") is not None)
+    gap = next(r for r in records if r.shift is None and r.metric("i2t_r1") is None)
+    fog = next(r for r in records if r.shift is not None and r.shift.startswith("corruption"))
+    typos = next(r for r in records if r.shift is not None and r.shift.startswith("typos"))
     captions = make_benchmark(BENCH, None).dataset().meta["captions"]
     for record, texts in ((clean, captions), (typos, None)):
         if texts is None:  # the text shift's captions, as zeroshift perturbed them (seeded per caption id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zeroshift.engine.plan import plan
+from zeroshift.engine.plan import drop_unsupported, plan
 from zeroshift.engine.runner import Runner, RunOptions
 from zeroshift.errors import UsageError
 from zeroshift.metrics import groups
@@ -38,6 +38,7 @@ def test_the_planner_skips_fixed_heads_on_a_retrieval_set_with_one_note(runner):
     runs.append(SuiteRun("factorworld(n=4)", None, None, None))
     notes: list[str] = []
     items = plan(["zoo:sup-cnn-tiny", CLIP], runs, facts=runner.model_facts, notes=notes)
+    items, skipped = drop_unsupported(items, runner.resolve, 0)
     chosen = [(str(i.spec.model), i.spec.benchmark.name, i.spec.shift and i.spec.shift.name) for i in items]
     assert chosen == [
         ("zoo:sup-cnn-tiny", "factorworld", None),
@@ -45,13 +46,11 @@ def test_the_planner_skips_fixed_heads_on_a_retrieval_set_with_one_note(runner):
         (CLIP, "factorworld_retrieval", "typos"),
         (CLIP, "factorworld", None),
     ]
-    assert notes == [
-        "skipped zoo:sup-cnn-tiny on factorworld_retrieval(n=4) (every shift): zoo:sup-cnn-tiny is a fixed-head "
-        "classifier over factorworld; factorworld_retrieval's label space 'none' is not"
-    ]
-    # without a notes list (the Python API), nothing is skipped: the run is refused when it is checked
-    assert len(plan(["zoo:sup-cnn-tiny"], runs[:1], facts=runner.model_facts)) == 1
-    with pytest.raises(UsageError, match="fixed-head classifier over factorworld"):
+    assert notes == []  # a label space without classes asks nothing of the head: the groups' model checks decide
+    assert len(skipped) == 1 and skipped[0].startswith("skipped zoo:sup-cnn-tiny on factorworld_retrieval(")
+    assert skipped[0].endswith("retrieval: no text encoder (a fixed-head classifier)")
+    # without the planner's skip (the Python API), the run is refused when it is checked, before any work
+    with pytest.raises(UsageError, match="no text encoder"):
         runner.check(RunSpec.make("zoo:sup-cnn-tiny", "factorworld_retrieval(n=4)"))
 
 

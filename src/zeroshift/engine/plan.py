@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zeroshift.data.base import Benchmark
-from zeroshift.errors import DatasetError
+from zeroshift.errors import DatasetError, UsageError
 from zeroshift.metrics import DEFAULT_BOOTSTRAP, groups
 from zeroshift.metrics.group import MetricGroup, Params
 from zeroshift.models.facts import ModelFacts
@@ -233,6 +233,9 @@ def check_item(item: PlanItem, resolve: Callable[..., Any], n_boot: int) -> None
     kept, _ = servable(item.resolved(cond.benchmark, cond.shift, n_boot), cond.facts)
     for group, params in kept:
         group.applies(cond.benchmark, cond.shift)
+        why = group.unsupported(cond.facts, params)
+        if why is not None:  # the planner leaves such items out with a note; the Python API is refused here
+            raise UsageError(f"{cond.facts.spec}: {group.name}: {why}")
         for need in group.needs_for(params):
             if need.relation is not None:
                 spec = related_spec(cond, need.relation, need.overrides)
