@@ -170,6 +170,7 @@ def _planning_runner(runner_cls: Any, options: Any, device_type: str, dry_run: b
     local_cuda = torch.cuda.is_available()
     runner = runner_cls(dataclasses.replace(planning, device="cuda" if device_type == "cuda" and local_cuda else "cpu"))
     runner.device = torch.device(device_type)  # for the precision of fingerprints only: the driver never encodes
+    runner.facts.persist = not dry_run  # a dry run may read a model's facts (the planner's checks), never cache them
     return runner
 
 

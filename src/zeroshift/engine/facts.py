@@ -55,8 +55,9 @@ def embedding_width(model: Any) -> int | None:
 class FactsCache:
     """``models/<fingerprint>.json`` under the cache root (memoised per process)."""
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], persist: bool = True) -> None:
         self.folder = Path(root) / "models"
+        self.persist = persist  # False: facts read off a model are kept in memory only (a dry run writes nothing)
         self._known: dict[str, ModelFacts] = {}
 
     def cached(self, handle: ModelHandle) -> ModelFacts | None:
@@ -93,7 +94,8 @@ class FactsCache:
                 embedding_width=embedding_width(model),
                 dense=model.dense_facts() if model.supports_dense else None,
             )
-            data = {**facts.as_dict(), "facts_version": FACTS_VERSION}
-            atomic_write_bytes(path, json.dumps(data, default=str).encode())
+            if self.persist:
+                data = {**facts.as_dict(), "facts_version": FACTS_VERSION}
+                atomic_write_bytes(path, json.dumps(data, default=str).encode())
         self._known[handle.fingerprint] = facts
         return facts

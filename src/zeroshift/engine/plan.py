@@ -23,7 +23,8 @@ from zeroshift.data.base import Benchmark
 from zeroshift.errors import DatasetError, UsageError
 from zeroshift.metrics import DEFAULT_BOOTSTRAP, groups
 from zeroshift.metrics.group import MetricGroup, Params
-from zeroshift.models.facts import ModelFacts
+from zeroshift.models import adapters
+from zeroshift.models.facts import SCORING, ModelFacts
 from zeroshift.shifts.base import Shift
 from zeroshift.specs import ModelSpec, RunSpec
 from zeroshift.suites import SuiteRun
@@ -156,6 +157,8 @@ def unsupported_group(item: PlanItem, resolve: Callable[..., Any], n_boot: int) 
     """Why the item's model cannot serve one of its metric groups (a group's ``model_check``), or None."""
     cond = resolve(item.spec)
     for group, params in item.resolved(cond.benchmark, cond.shift, n_boot):
+        if group.model_check is None:  # most groups ask nothing of the model: no facts read (a dry run writes none)
+            continue
         why = group.unsupported(cond.facts, params)
         if why is not None:
             return f"{group.name}: {why}"
@@ -230,10 +233,13 @@ def check_item(item: PlanItem, resolve: Callable[..., Any], n_boot: int) -> None
     cond = resolve(item.spec)
     if cond.shift is not None:
         cond.shift.check_condition(cond.benchmark, cond.dataset)
-    kept, _ = servable(item.resolved(cond.benchmark, cond.shift, n_boot), cond.facts)
+    kept = item.resolved(cond.benchmark, cond.shift, n_boot)
+    if not SCORING[adapters.get(cond.handle.spec.scheme).kind].get("encoder", True):
+        # the backend declares it without loading the model: only an encoder-less model (an LMM) reads its facts here
+        kept, _ = servable(kept, cond.facts)
     for group, params in kept:
         group.applies(cond.benchmark, cond.shift)
-        why = group.unsupported(cond.facts, params)
+        why = None if group.model_check is None else group.unsupported(cond.facts, params)
         if why is not None:  # the planner leaves such items out with a note; the Python API is refused here
             raise UsageError(f"{cond.facts.spec}: {group.name}: {why}")
         for need in group.needs_for(params):
