@@ -19,8 +19,8 @@ Depth maps that are not at the size of the pixels a shift sees are aligned by :f
 Example:
     >>> import numpy as np
     >>> d = depth_from_inverse(np.array([[0.0, 1.0], [2.0, 4.0]]))
-    >>> d.round(4).tolist()
-    [[0.5, 0.0312], [0.0156, 0.0078]]
+    >>> d.astype(float).round(4).tolist()
+    [[0.5, 0.0313], [0.0156, 0.0078]]
     >>> float(depth_from_metric(np.array([3.125]))[0])
     0.2
 

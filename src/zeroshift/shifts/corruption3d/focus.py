@@ -37,7 +37,7 @@ def gaussian_kernel(sigma: float, cutoff_multiplier: float) -> np.ndarray:
     """The normalised 1-D Gaussian of the reference: length ``int(cutoff_multiplier * sigma)`` made odd.
 
     Example:
-        >>> gaussian_kernel(1.0, 3).round(3).tolist()
+        >>> gaussian_kernel(1.0, 3).astype(float).round(3).tolist()
         [0.274, 0.452, 0.274]
 
     """
