@@ -21,7 +21,7 @@ Example:
     >>> d = depth_from_inverse(np.array([[0.0, 1.0], [2.0, 4.0]]))
     >>> d.astype(float).round(4).tolist()
     [[0.5, 0.0313], [0.0156, 0.0078]]
-    >>> float(depth_from_metric(np.array([3.125]))[0])
+    >>> round(float(depth_from_metric(np.array([3.125]))[0]), 4)
     0.2
 
 """
