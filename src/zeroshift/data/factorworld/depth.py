@@ -4,7 +4,8 @@ A sample's depth is a pure function of its parameter dict, like its pixels (:fun
 the renderer untouched: the RGB image of every sample is the same with or without depth. The scene is the
 background plane (nearer towards the bottom), the other objects and the main object as cards parallel to the
 image at ``object_scale / r`` (nearer when larger; the other objects, smaller than the main one, lie behind it
-and in front of the background), and an occluder in front of the main object. Each card covers its shape's
+and in front of the background; the values mimic 3DCC's depth of ImageNet photos, where the object is near and
+the background far), and an occluder in front of the main object. Each card covers its shape's
 polygon, whatever the style paints on it (outline, sketch and stipple objects are cards too). Written words lie
 on the surface they are written over. Units are 3DCC's (:mod:`zeroshift.depth.convert`).
 
@@ -59,8 +60,8 @@ def object_depth(radius: float) -> float:
     """Depth of a card of this radius (fraction of the image side), before any clamp.
 
     Example:
-        >>> round(object_depth(0.2), 3)
-        0.2
+        >>> round(object_depth(0.2), 4)
+        0.02
 
     """
     return float(np.float32(depth_spec().raw["object_scale"] / radius))
