@@ -103,31 +103,45 @@ class Corruption3D(Shift):
         elif depth is not None:
             raise SpecError(f"corruption3d: {name} does not use depth; leave depth out")
         check_codecs(name)
+        self._source: DepthSource | None = None
 
     @property
     def depth_source(self) -> DepthSource | None:
         """The depth source the spec names (None for the depth-free corruptions); nothing is loaded."""
         return parse_depth_source(self.params["depth"]) if self.params["depth"] is not None else None
 
-    def prepare(self, context: Any) -> None:
-        """Check up front that the depth source can serve the benchmark (a folder's missing maps, FactorWorld)."""
+    def prepare(self, context: Any) -> list[dict[str, Any]] | None:
+        """Check the depth source up front and give each sample its map (or map file) for the loader workers.
+
+        Until the engine hands depth artefacts itself (``ShiftContext.params["depth"]``), FactorWorld's maps are
+        rendered here and a folder's files are read in the workers; a depth model raises a UsageError here,
+        before any work.
+        """
         source = self.depth_source
-        if source is not None:
-            source.check(context.dataset)
-        return None
+        if source is None:
+            return None
+        source.check(context.dataset)
+        return source.shift_params(context.dataset)
+
+    def _depth(self, ctx: ShiftContext) -> np.ndarray:
+        depth = ctx.params.get("depth")
+        if depth is None and "depth_file" in ctx.params:
+            if self._source is None:  # parsed once per worker
+                self._source = self.depth_source
+            depth = self._source.load_file(ctx.params["depth_file"])
+        if depth is None:
+            raise UsageError(
+                f"{self.canonical}: no depth map for {ctx.sample_id} (the engine hands the depth of "
+                f"{self.params['depth']!r} in ShiftContext.params['depth'])"
+            )
+        return np.asarray(depth)
 
     def apply(self, pixels: torch.Tensor, ctx: ShiftContext) -> torch.Tensor:  # noqa: D102
         name, severity = self.params["name"], self.params["severity"]
         image = to_uint8_hwc(pixels).astype(np.float32) / np.float32(255.0)
         depth = None
         if definition(name).depth:
-            depth = ctx.params.get("depth")
-            if depth is None:
-                raise UsageError(
-                    f"{self.canonical}: no depth map for {ctx.sample_id} (the engine hands the depth of "
-                    f"{self.params['depth']!r} in ShiftContext.params['depth'])"
-                )
-            depth = align_depth(np.asarray(depth), image.shape[:2])
+            depth = align_depth(self._depth(ctx), image.shape[:2])
         out = corrupt3d(image, depth, name, severity, np.random.default_rng(ctx.seed))
         return from_uint8_hwc(np.rint(out * np.float32(255.0)).astype(np.uint8)).to(pixels.dtype)
 
