@@ -7,6 +7,8 @@ own mp4 route through PyAV for the codec corruptions.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 import torch
@@ -135,7 +137,9 @@ def _ref_refocus(rgb: np.ndarray, depth: np.ndarray, aperture: float, focus_idx:
     focus = qv[:, focus_idx : focus_idx + 1]
     radii = aperture * torch.abs(qv - focus) / qv * scale  # zeroshift scales radii from 224 px to the image
     cutoffs = [int(r * 3) + (1 - int(r * 3) % 2) for r in radii[0].tolist()]
-    stack = torch.stack([_ref_separable_gaussian(img, r, c) for r, c in zip(radii[0].tolist(), cutoffs)], dim=1)
+    stack = torch.stack(
+        [_ref_separable_gaussian(img, r, c) for r, c in zip(radii[0].tolist(), cutoffs, strict=True)], dim=1
+    )
     flat = d.reshape(1, -1)
     right = torch.searchsorted(qv, flat)
     left = right - 1
@@ -177,7 +181,7 @@ def test_near_focus_keeps_the_focus_plane_and_blurs_the_rest_more_with_severity(
     for out in outs:
         assert np.abs(out[near] - photo[near]).max() < 1e-6  # the in-focus plane is untouched
     sharp = [_sharpness(o[far]) for o in outs]
-    assert _sharpness(photo[far]) > sharp[0] and all(a > b for a, b in zip(sharp, sharp[1:]))
+    assert _sharpness(photo[far]) > sharp[0] and all(a > b for a, b in pairwise(sharp))
     # far focus: the far end stays sharp, the near plane blurs
     far_out = corrupt3d(photo, depth, "far_focus", 5, np.random.default_rng(0))
     assert _sharpness(far_out[near]) < 0.6 * _sharpness(photo[near])
@@ -203,16 +207,16 @@ def test_fog_3d_moves_pixels_towards_the_fog_colour_with_depth_and_severity(phot
         out = corrupt3d(photo, depth, "fog_3d", s, np.random.default_rng(0))
         ratio = np.abs(out - fog_colour) / np.maximum(np.abs(photo - fog_colour), 1e-3)
         rows = ratio.mean(axis=(1, 2))  # row 0 is the farthest
-        assert all(a <= b + 1e-7 for a, b in zip(rows, rows[1:]))  # nearer rows keep more of the image
+        assert all(a <= b + 1e-7 for a, b in pairwise(rows))  # nearer rows keep more of the image
         gaps.append(rows)
-    assert all((a >= b - 1e-7).all() for a, b in zip(gaps, gaps[1:]))  # every row fogs more with severity
+    assert all((a >= b - 1e-7).all() for a, b in pairwise(gaps))  # every row fogs more with severity
     assert gaps[0].mean() > gaps[-1].mean() + 0.1
 
 
 def test_flash_brightens_near_surfaces_most_and_never_darkens(photo):
     depth = ramp_depth()
     outs = [corrupt3d(photo, depth, "flash", s, np.random.default_rng(0)) for s in range(1, 6)]
-    for a, b in zip(outs, outs[1:]):
+    for a, b in pairwise(outs):
         assert (b >= a - 1e-7).all()
     gain = (outs[2] - photo).mean(axis=(1, 2))
     assert gain[-1] > gain[SIZE // 2] > gain[0] >= 0  # bottom (near) > middle > top (far)
@@ -258,7 +262,10 @@ def test_z_motion_on_a_flat_scene_is_a_zoom_towards_the_centre():
         offset = [c - crop * (c + f * path["v"]), c - crop * (c + f * path["u"])]
         frames.append(
             np.stack(
-                [ndimage.affine_transform(img[..., ch], [crop, crop], offset, order=1, mode="nearest") for ch in range(3)],
+                [
+                    ndimage.affine_transform(img[..., ch], [crop, crop], offset, order=1, mode="nearest")
+                    for ch in range(3)
+                ],
                 axis=-1,
             )
         )
@@ -325,7 +332,7 @@ def test_h265_crf_equals_ffmpegs_own_mp4_route(tmp_path, photo):
 def test_h265_quality_falls_with_severity(name):
     imgs = photos(3)
     psnr = [np.mean([_psnr(corrupt3d(i, None, name, s, None), i) for i in imgs]) for s in range(1, 6)]
-    assert all(a > b for a, b in zip(psnr, psnr[1:])), psnr
+    assert all(a > b for a, b in pairwise(psnr)), psnr
 
 
 def test_odd_sides_are_coded_and_cropped_back():
@@ -338,7 +345,11 @@ def test_bit_errors_damage_more_with_severity():
     imgs = photos(3)
     damage = []
     for s in range(1, 6):
-        errs = [np.abs(corrupt3d(i, None, "bit_error", s, np.random.default_rng(k)) - i).mean() for i in imgs for k in range(4)]
+        errs = [
+            np.abs(corrupt3d(i, None, "bit_error", s, np.random.default_rng(k)) - i).mean()
+            for i in imgs
+            for k in range(4)
+        ]
         damage.append(np.mean(errs))
     assert damage[0] < damage[2] < damage[4], damage
 

@@ -23,7 +23,9 @@ def test_inverse_depth_follows_3dccs_imagenet_rule_by_hand():
     png = np.round((inverse - 10) / 100 * 65535)
     expected = np.minimum(1 / (png / 512 + 1e-6), 0.5)
     assert np.allclose(depth_from_inverse(inverse), expected, rtol=1e-4)
-    assert depth_from_inverse(inverse)[0, 0] == 0.5 and depth_from_inverse(inverse)[1, 1] == pytest.approx(1 / 128, rel=1e-4)
+    assert depth_from_inverse(inverse)[0, 0] == 0.5 and depth_from_inverse(inverse)[1, 1] == pytest.approx(
+        1 / 128, rel=1e-4
+    )
 
 
 def test_metric_depth_uses_taskonomys_units():
@@ -126,14 +128,14 @@ def test_a_tiny_dpt_loads_offline_and_predicts_as_transformers_postprocesses(dpt
     pixels = torch.rand(2, 3, 40, 56, generator=torch.Generator().manual_seed(0))
     maps = source.depth_rows(pixels)
     assert [m.shape for m in maps] == [(40, 56), (40, 56)] and maps[0].dtype == np.float32
-    assert all(0 < m.min() and m.max() <= 0.5 for m in maps)
+    assert all(m.min() > 0 and m.max() <= 0.5 for m in maps)
     # oracle: transformers' own processor, model and post-processing, then 3DCC's rule
     processor = transformers.AutoImageProcessor.from_pretrained(dpt_folder, local_files_only=True)
     model = transformers.DPTForDepthEstimation.from_pretrained(dpt_folder, local_files_only=True).eval()
     with torch.no_grad():
         out = model(**processor(images=list(pixels), do_rescale=False, return_tensors="pt"))
     post = processor.post_process_depth_estimation(out, target_sizes=[(40, 56)] * 2)
-    for got, ref in zip(maps, post):
+    for got, ref in zip(maps, post, strict=True):
         assert np.allclose(got, depth_from_inverse(ref["predicted_depth"].numpy()), atol=1e-6)
     ident = source.identity()
     assert ident["source"] == "dpt" and len(ident["folder_sha256"]) == 64
@@ -187,11 +189,11 @@ def factors():
 def test_factorworld_depth_is_a_stack_of_cards_aligned_with_the_pixels(factors):
     spec = depth_spec().raw
     checked = 0
-    for i, p in enumerate(factors.params):
+    for p in factors.params:
         depth = render_depth(p)
         assert depth.shape == (64, 64) and np.array_equal(depth, render_depth(p))  # deterministic
         main = object_depth(p["obj"]["r"])
-        assert 0.0 < depth.min() and depth.max() <= 0.5
+        assert depth.min() > 0.0 and depth.max() <= 0.5
         if p["occluder"]:
             x0, y0, x1, y1 = (int(round(v * 64)) for v in p["occluder"]["box"])
             box = depth[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)]
@@ -217,7 +219,7 @@ def test_drawing_depth_leaves_the_rgb_image_unchanged(factors):
     for p in factors.params[:20]:
         render_depth(p)
     after = [np.asarray(render(p)) for p in factors.params[:20]]
-    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+    assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
 
 
 def test_the_factorworld_source_serves_factorworld_only(factors, tmp_path):

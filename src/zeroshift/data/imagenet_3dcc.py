@@ -43,7 +43,9 @@ class ImageNet3DCC(ImageNetFolder):
     def validate_params(self) -> None:  # noqa: D102
         c, s = self.params["corruption"], self.params["severity"]
         if c not in IMAGENET_3DCC_CORRUPTIONS:
-            hint = suggest(str(c), list(IMAGENET_3DCC_CORRUPTIONS)) or f" (known: {', '.join(IMAGENET_3DCC_CORRUPTIONS)})"
+            hint = (
+                suggest(str(c), list(IMAGENET_3DCC_CORRUPTIONS)) or f" (known: {', '.join(IMAGENET_3DCC_CORRUPTIONS)})"
+            )
             raise SpecError(f"imagenet_3dcc: unknown corruption {c!r}{hint}")
         if isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= 5:
             raise SpecError(f"imagenet_3dcc: severity must be an integer from 1 to 5, got {s!r}")

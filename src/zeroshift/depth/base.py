@@ -51,7 +51,7 @@ class DepthSource(ABC):
         """The choices behind the maps, recorded with every run."""
         return {"depth_source": self.canonical, "units": "3DCC depth (larger = farther, far limit 0.5)"}
 
-    def check(self, dataset: Dataset) -> None:
+    def check(self, dataset: Dataset) -> None:  # noqa: B027 - most sources can serve any dataset
         """Raise a UsageError before any work when this source cannot give maps for ``dataset``."""
 
     def shift_params(self, dataset: Dataset) -> list[dict[str, Any]]:

@@ -144,7 +144,9 @@ def reference_bitrate(frame: np.ndarray, params: Mapping[str, Any]) -> int:
     return int(sum(len(p) for p in packets) * 8 * int(params["fps"]))
 
 
-def h265(image: np.ndarray, depth: np.ndarray | None, params: Mapping[str, Any], rng: np.random.Generator) -> np.ndarray:
+def h265(
+    image: np.ndarray, depth: np.ndarray | None, params: Mapping[str, Any], rng: np.random.Generator
+) -> np.ndarray:
     """Code and decode with x265 at a CRF, a bitrate (``divisor``) or losslessly (see the module docstring)."""
     h, w = image.shape[:2]
     frame = _even(_to_uint8(image))
