@@ -32,8 +32,10 @@ def test_specs_are_checked_and_canonical(tmp_path):
         make_shift("corruption3d(name='flash', severity=6, depth='factorworld')")
     with pytest.raises(SpecError, match="flash needs depth="):
         make_shift("corruption3d(name='flash', severity=1)")
-    with pytest.raises(SpecError, match="color_quant does not use depth"):
-        make_shift("corruption3d(name='color_quant', severity=1, depth='factorworld')")
+    # a depth-free corruption ignores a depth source: one canonical spec, one cache entry
+    assert make_shift("corruption3d(name='color_quant', severity=1, depth='factorworld')").canonical == (
+        "corruption3d(depth=None, name='color_quant', severity=1)"
+    )
     with pytest.raises(SpecError, match="unknown depth source 'factorwold'; did you mean 'factorworld'"):
         make_shift("corruption3d(name='flash', severity=1, depth='factorwold')")
 
@@ -81,7 +83,9 @@ def test_without_a_depth_map_the_shift_says_where_it_should_come_from():
         shift.apply(torch.rand(3, 32, 32), ShiftContext("a.png", seed=1))
 
 
-def test_prepare_checks_the_depth_source_before_any_work(tmp_path):
+def test_the_depth_artefact_checks_its_source_before_any_work(tmp_path):
+    from zeroshift.artefacts import kinds
+
     root = tmp_path / "data"
     rows = sample_manifest()[:3]
     build_wnid_layout(root / "imagenet" / "val", {r["wnid"] for r in rows})
@@ -90,32 +94,29 @@ def test_prepare_checks_the_depth_source_before_any_work(tmp_path):
     first = dataset.sample_ids[0]
     (maps / first).parent.mkdir(parents=True)
     np.save((maps / first).with_suffix(".npy"), np.ones((4, 4)))
-    context = SimpleNamespace(dataset=dataset)
+    scope = SimpleNamespace(dataset=dataset)
     shift = make_shift(f"corruption3d(name='fog_3d', severity=1, depth=\"folder(path='{maps}')\")")
+    check = kinds.get("depth").check
     with pytest.raises(DatasetError, match=f"no map for 2 of 3 images \\(first: {dataset.sample_ids[1]}"):
-        shift.prepare(context)
-    model = make_shift("corruption3d(name='fog_3d', severity=1, depth='dpt:Intel/dpt-hybrid-midas')")
-    with pytest.raises(UsageError, match="does not yet compute depth maps from a model"):
-        model.prepare(context)
+        check(scope, shift.needs()["depth"])
     with pytest.raises(UsageError, match="FactorWorld benchmarks only"):
-        make_shift("corruption3d(name='fog_3d', severity=1, depth='factorworld')").prepare(context)
+        check(scope, make_shift("corruption3d(name='fog_3d', severity=1, depth='factorworld')").needs()["depth"])
     for sample in dataset.sample_ids[1:]:
         (maps / sample).parent.mkdir(parents=True, exist_ok=True)
         np.save((maps / sample).with_suffix(".npy"), np.ones((4, 4)))
-    params = shift.prepare(context)
-    assert [p["depth_file"] for p in params] == [str((maps / s).with_suffix(".npy")) for s in dataset.sample_ids]
-    # a worker reads the file the parameters name
-    out = shift.apply(torch.rand(3, 16, 16), ShiftContext(dataset.sample_ids[0], seed=3, params=params[0]))
-    assert out.shape == (3, 16, 16)
+    check(scope, shift.needs()["depth"])
 
 
-def test_factorworld_maps_come_with_the_samples():
+def test_factorworld_maps_reach_the_shift_through_its_context():
+    from zeroshift.depth.factorworld import FactorWorldDepth
+
     dataset = make_benchmark("factorworld(n=6)", None).dataset()
     shift = make_shift("corruption3d(name='near_focus', severity=5, depth='factorworld')")
-    params = shift.prepare(SimpleNamespace(dataset=dataset))
-    assert len(params) == 6 and params[0]["depth"].shape == (64, 64)
+    assert shift.needs() == {"depth": {"source": "factorworld"}}
+    maps = FactorWorldDepth().rows(dataset, range(6))
+    assert len(maps) == 6 and maps[0].shape == (64, 64)
     image = torch.from_numpy(np.asarray(dataset.load(0)[0], dtype=np.float32).transpose(2, 0, 1) / 255)
-    out = shift.apply(image, ShiftContext(dataset.sample_ids[0], seed=1, params=params[0]))
+    out = shift.apply(image, ShiftContext(dataset.sample_ids[0], seed=1, params={"depth": maps[0]}))
     assert not torch.equal(out, image)
 
 

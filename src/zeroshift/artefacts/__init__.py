@@ -11,7 +11,12 @@ Example:
 
 from __future__ import annotations
 
-from zeroshift.artefacts import image, min_epsilon, text  # noqa: F401  (importing a module registers its kinds)
+from zeroshift.artefacts import (  # noqa: F401  (importing a module registers its kinds)
+    depth,  # noqa: F401  (depth maps of the clean images, for corruption3d)
+    image,
+    min_epsilon,
+    text,
+)
 from zeroshift.artefacts.base import ArtefactKind, ArtefactScope, ImageBatch, artefact_kind, kinds
 
 __all__ = ["ArtefactKind", "ArtefactScope", "ImageBatch", "artefact_kind", "kinds"]

@@ -129,6 +129,9 @@ class ArtefactKind:
         folder: cache folder (default: the name).
         depends: other kinds the computation reads (documentation and dry-run estimates).
         batches: text kinds: ``(keys, scope, params) -> lists of keys`` computed together (default: 64 at a time).
+        per_model: whether the rows depend on the evaluated model (default). A kind computed from the images alone
+            (e.g. depth maps shared by every model) sets False: its bank's fingerprint then leaves the model out and
+            names in ``fingerprint`` whatever of the model the rows do depend on (the input geometry).
 
     """
 
@@ -146,6 +149,7 @@ class ArtefactKind:
     folder: str = ""
     depends: tuple[str, ...] = ()
     batches: Callable[[list[str], Any, Mapping[str, Any]], Any] | None = None
+    per_model: bool = True
 
     def __post_init__(self) -> None:
         if self.keyed_by not in ("image", "text"):

@@ -19,6 +19,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 from zeroshift.data.imagenet import ImageNetFolder
 from zeroshift.errors import SpecError
 from zeroshift.registry import suggest
@@ -34,6 +36,10 @@ class ImageNet3DCC(ImageNetFolder):
     """ImageNet-3DCC released images: one corruption x severity per spec (see the module docstring)."""
 
     name = "imagenet_3dcc"
+    display_name = "ImageNet-3DCC"
+    #: a kind of its own (not ``natural_shift``, not ``corruption``): effective robustness, the ImageNet-C
+    #: corruption summary and mCE never mix the 3D corruptions in
+    kind = "corruption3d"
     description = "ImageNet-3DCC released images (3D corruptions, Kar et al. 2022; one corruption x severity per spec)"
     defaults = {"corruption": "near_focus", "severity": 1}
     label_spaces = ("full",)
@@ -53,3 +59,17 @@ class ImageNet3DCC(ImageNetFolder):
     def candidate_roots(self) -> tuple[str, ...]:  # noqa: D102
         c, s = self.params["corruption"], self.params["severity"]
         return tuple(f"{top}/{c}/{s}" for top in ("ImageNet-3DCC", "imagenet-3dcc", "imagenet_3dcc"))
+
+    def condition(self) -> dict[str, Any]:
+        """The record's fields: the clean counterpart (``base``) and ``corruption3d`` (name, severity, depth).
+
+        Example:
+            >>> c = ImageNet3DCC("/data", corruption="fog_3d", severity=3).condition()
+            >>> c["kind"], c["base"], c["corruption3d"]["depth"], c["corruption"]
+            ('corruption3d', "imagenet(split='val')", 'released (DPT/MiDaS inverse depth, 3DCC)', None)
+
+        """
+        corruption = {"name": self.params["corruption"], "severity": self.params["severity"]}
+        depth = "released (DPT/MiDaS inverse depth, 3DCC)"
+        return {**super().condition(), "base": self.in_distribution_spec(), "corruption": None,
+                "corruption3d": {**corruption, "depth": depth}}  # fmt: skip

@@ -26,7 +26,6 @@ import numpy as np
 import torch
 
 from zeroshift.data.base import Dataset
-from zeroshift.errors import UsageError
 
 
 class DepthSource(ABC):
@@ -53,21 +52,6 @@ class DepthSource(ABC):
 
     def check(self, dataset: Dataset) -> None:  # noqa: B027 - most sources can serve any dataset
         """Raise a UsageError before any work when this source cannot give maps for ``dataset``."""
-
-    def shift_params(self, dataset: Dataset) -> list[dict[str, Any]]:
-        """Per-sample parameters for a shift's ``prepare`` until the engine hands depth artefacts itself.
-
-        Each dict holds the map (``depth``) or what a loader worker needs to read it (``depth_file``).
-        Sources that need the pixels cannot be served this way and raise UsageError.
-        """
-        raise UsageError(
-            f"depth={self.canonical!r}: this engine does not yet compute depth maps from a model's pixels; write "
-            "them to a folder (scripts/write_depth_maps.py) and use depth=\"folder(path='...', kind='depth')\""
-        )
-
-    def load_file(self, path: str) -> np.ndarray:
-        """The 3DCC depth map of one ``depth_file`` entry of :meth:`shift_params` (sources with files only)."""
-        raise NotImplementedError
 
     @abstractmethod
     def rows(self, dataset: Dataset, indices: Sequence[int], pixels: torch.Tensor | None = None) -> list[np.ndarray]:

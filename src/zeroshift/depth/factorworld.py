@@ -52,10 +52,6 @@ class FactorWorldDepth(DepthSource):
                 "(use depth=\"folder(path='...')\" or a depth model such as depth='dpt:Intel/dpt-hybrid-midas')"
             )
 
-    def shift_params(self, dataset: Dataset) -> list[dict[str, Any]]:
-        """The map of each sample, rendered in the main process (16 KB a sample at 64 px)."""
-        return [{"depth": m} for m in self.rows(dataset, range(len(dataset)))]
-
     def depth_rows(self, params: Sequence[dict[str, Any]]) -> list[np.ndarray]:
         """The depth maps of samples given by their parameter dicts."""
         from zeroshift.data.factorworld.depth import render_depth

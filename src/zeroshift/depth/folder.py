@@ -138,15 +138,6 @@ class FolderDepth(DepthSource):
             raise DatasetError(f"depth map {path} is not a numeric (H, W) array (shape {values.shape})")
         return values.astype(np.float64)
 
-    def shift_params(self, dataset: Dataset) -> list[dict[str, Any]]:
-        """The map file of each sample, read by the loader workers (:meth:`load_file`)."""
-        self.check(dataset)
-        return [{"depth_file": str(self.map_path(s))} for s in dataset.sample_ids]
-
-    def load_file(self, path: str) -> np.ndarray:
-        """The 3DCC depth map stored in ``path``."""
-        return KINDS[self.kind](self.load(Path(path)), self.scale)
-
     def depth_rows(self, sample_ids: Sequence[str]) -> list[np.ndarray]:
         """The 3DCC depth maps of these samples, at their files' resolution."""
         self.check_ids(sample_ids)

@@ -125,7 +125,9 @@ class Producer:
     def bank(self, scope: Any, request: Request) -> VectorBank:
         """The bank holding ``request``'s rows for the condition."""
         kind, params = request.kind, request.kwargs
-        fp = fingerprint({"model": scope.model_fingerprint, **kind.fingerprint(scope, params)})
+        # a kind computed from the images alone (per_model=False) is shared by every model
+        model = {"model": scope.model_fingerprint} if kind.per_model else {}
+        fp = fingerprint({**model, **kind.fingerprint(scope, params)})
         producer = {"model": str(scope.handle.spec), "shift": scope.shift.canonical if scope.shift else None}
         return self.cache.bank(kind.cache_folder, fp, producer)
 

@@ -7,9 +7,11 @@ generator seeded per image from (run seed, canonical spec, sample id), so a reru
 rounded to 8 bits (3DCC saved its images as PNG).
 
 ``depth`` names the depth source (:mod:`zeroshift.depth`): ``factorworld`` (exact), ``folder(path=...)`` or a
-depth model (``dpt:...``, ``depth_anything:...``); the six depth-free corruptions take ``depth=None``. The engine
-hands each image's map, aligned with the pixels, in ``ShiftContext.params["depth"]``; a map of another size is
-aligned by :func:`zeroshift.depth.convert.align_depth`. The depth source is part of the canonical spec, so
+depth model (``dpt:...``, ``depth_anything:...``); the six depth-free corruptions ignore it (their canonical spec
+has ``depth=None``). The shift declares the ``depth`` artefact of its source in :meth:`Corruption3D.needs`; the
+engine produces the maps of the clean images (cached, shared by every model: :mod:`zeroshift.artefacts.depth`)
+before the shifted pixels are loaded and hands each image's map, aligned with the pixels, in
+``ShiftContext.params["depth"]``; a map of another size is aligned by :func:`zeroshift.depth.convert.align_depth`. The depth source is part of the canonical spec, so
 features under two depth sources never share a cache entry.
 
 Example:
@@ -86,6 +88,8 @@ class Corruption3D(Shift):
     name = "corruption3d"
     description = "3D common corruption (ImageNet-3DCC: 12 kinds x severity 1-5, Kar et al. 2022), depth per image"
     kind = "pixel"
+    #: a kind of its own: the corruption summary, mCE and effective robustness never mix 3D into 2D
+    condition_kind = "corruption3d"
     defaults: ClassVar[dict[str, Any]] = {"name": None, "severity": None, "depth": None}
 
     def validate(self) -> None:  # noqa: D102
@@ -100,35 +104,48 @@ class Corruption3D(Shift):
                 )
             # the canonical form (absolute paths, defaults filled in) keys the feature cache
             self.params["depth"] = parse_depth_source(depth).canonical
-        elif depth is not None:
-            raise SpecError(f"corruption3d: {name} does not use depth; leave depth out")
+        else:
+            # a depth-free corruption ignores the source: dropped, so one suite can give depth to all twelve and the
+            # cache never holds the same pixels under two specs
+            self.params["depth"] = None
         check_codecs(name)
-        self._source: DepthSource | None = None
+
+    def label(self) -> str:  # noqa: D102
+        return f"{self.params['name'].replace('_', ' ')} (3D), severity {self.params['severity']}"
+
+    def condition(self) -> dict[str, Any]:
+        """The record's fields: ``corruption3d`` (name, severity, depth source); ``corruption`` stays None.
+
+        Example:
+            >>> Corruption3D(name="fog_3d", severity=3, depth="factorworld").condition()["corruption3d"]
+            {'name': 'fog_3d', 'severity': 3, 'depth': 'factorworld'}
+
+        """
+        p = self.params
+        fields = {"name": p["name"], "severity": p["severity"], "depth": p["depth"]}
+        return {**super().condition(), "corruption3d": fields}
 
     @property
     def depth_source(self) -> DepthSource | None:
         """The depth source the spec names (None for the depth-free corruptions); nothing is loaded."""
         return parse_depth_source(self.params["depth"]) if self.params["depth"] is not None else None
 
-    def prepare(self, context: Any) -> list[dict[str, Any]] | None:
-        """Check the depth source up front and give each sample its map (or map file) for the loader workers.
+    def needs(self) -> dict[str, dict[str, Any]]:
+        """The depth maps of the clean images (the ``depth`` artefact of the source), for the depth corruptions.
 
-        Until the engine hands depth artefacts itself (``ShiftContext.params["depth"]``), FactorWorld's maps are
-        rendered here and a folder's files are read in the workers; a depth model raises a UsageError here,
-        before any work.
+        Example:
+            >>> Corruption3D(name="fog_3d", severity=1, depth="factorworld").needs()
+            {'depth': {'source': 'factorworld'}}
+            >>> Corruption3D(name="iso_noise", severity=1).needs()
+            {}
+
         """
-        source = self.depth_source
-        if source is None:
-            return None
-        source.check(context.dataset)
-        return source.shift_params(context.dataset)
+        if self.params["depth"] is None:
+            return {}
+        return {"depth": {"source": self.params["depth"]}}
 
     def _depth(self, ctx: ShiftContext) -> np.ndarray:
         depth = ctx.params.get("depth")
-        if depth is None and "depth_file" in ctx.params:
-            if self._source is None:  # parsed once per worker
-                self._source = self.depth_source
-            depth = self._source.load_file(ctx.params["depth_file"])
         if depth is None:
             raise UsageError(
                 f"{self.canonical}: no depth map for {ctx.sample_id} (the engine hands the depth of "
