@@ -50,3 +50,44 @@ def test_a_3d_corruption_run_records_its_protocol_and_loses_accuracy_with_severi
         shift = record.protocol["shift"]
         assert shift["depth"]["depth_source"] == "factorworld" and shift["params"]["focus_level"] == 7
     assert clean.metric("top1").value >= top1[0] > top1[1]
+
+
+def test_a_depth_models_maps_are_cached_and_shared_by_models_of_one_geometry(tmp_path, monkeypatch):
+    """A tiny random DPT through the real loading code; its maps are the DPT's own prediction on the clean pixels, and
+    a second runner (another model of the same geometry) makes zero depth inferences."""
+    from tests.unit.test_depth_sources import _tiny_dpt
+    from zeroshift.artefacts.depth import depth_source
+    from zeroshift.data import make_benchmark
+    from zeroshift.depth.model import DepthModel
+    from zeroshift.models import resolve_model
+
+    folder = _tiny_dpt(tmp_path / "tiny-dpt")
+    shift = f"corruption3d(name='fog_3d', severity=4, depth='dpt:{folder}')"
+    calls: list[int] = []
+    predict = DepthModel.predict
+
+    def counted(self, pixels):
+        calls.append(len(pixels))
+        return predict(self, pixels)
+
+    monkeypatch.setattr(DepthModel, "predict", counted)
+    depth_source.cache_clear()
+    first = Runner(RunOptions(cache_dir=tmp_path / "c", workers=0, bootstrap=0)).run(RunSpec.make(MODEL, BENCH, shift))
+    assert sum(calls) == 24
+    (depth,) = [r for r in first.counts["related"] if r["artefact"] == "depth"]
+    assert depth["encoded"] == 24 and first.protocol["shift"]["depth"]["depth_source"] == f"dpt:{folder}"
+    # the rows are the model's prediction on the clean pixels after the geometry, in 3DCC units
+    dataset = make_benchmark(BENCH, None).dataset()
+    geometry = resolve_model(MODEL).load().preprocess.geometry
+    pixels = torch.stack([geometry(dataset.load(i)[0]) for i in range(4)])
+    runner = Runner(RunOptions(cache_dir=tmp_path / "c", workers=0, bootstrap=0))
+    calls.clear()
+    depth_source.cache_clear()
+    other = runner.run(RunSpec.make("zoo:sup-cnn-small", BENCH, shift))
+    assert calls == []  # zero depth inferences: the maps come from the cache
+    (again,) = [r for r in other.counts["related"] if r["artefact"] == "depth"]
+    assert again["from_cache"] == 24 and again["fingerprint"] == depth["fingerprint"]
+    bank = runner.cache.bank("depth", depth["fingerprint"], {})
+    cached = bank.get(dataset.content_keys()[:4])
+    expected = depth_source(f"dpt:{folder}").load().predict(pixels)
+    assert torch.allclose(cached, torch.from_numpy(expected), atol=1e-5)
