@@ -11,8 +11,8 @@ depth model (``dpt:...``, ``depth_anything:...``); the six depth-free corruption
 has ``depth=None``). The shift declares the ``depth`` artefact of its source in :meth:`Corruption3D.needs`; the
 engine produces the maps of the clean images (cached, shared by every model: :mod:`zeroshift.artefacts.depth`)
 before the shifted pixels are loaded and hands each image's map, aligned with the pixels, in
-``ShiftContext.params["depth"]``; a map of another size is aligned by :func:`zeroshift.depth.convert.align_depth`. The depth source is part of the canonical spec, so
-features under two depth sources never share a cache entry.
+``ShiftContext.params["depth"]``; a map of another size is aligned by :func:`zeroshift.depth.convert.align_depth`.
+The depth source is part of the canonical spec, so features under two depth sources never share a cache entry.
 
 Example:
     >>> import numpy as np, torch
