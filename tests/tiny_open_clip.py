@@ -12,11 +12,13 @@ CONFIGS = Path(__file__).resolve().parent / "data" / "open_clip"
 #: a plain ViT (patch tokens: GL-MCM works) and a ModifiedResNet (attention pooling: no patch tokens)
 TINY_VIT = "random:open_clip/ZS-Test-Tiny-ViT?seed=0"
 TINY_RN = "random:open_clip/ZS-Test-Tiny-RN?seed=0"
+#: a timm ConvNeXt trunk (timm's ``test_convnext``) with a linear projection, as open_clip's convnext_* models
+TINY_CONVNEXT = "random:open_clip/ZS-Test-Tiny-ConvNeXt?seed=0"
 
 
 def register() -> None:
     """Make the tiny architectures known to open_clip."""
     import open_clip
 
-    if "ZS-Test-Tiny-ViT" not in open_clip.list_models():
+    if "ZS-Test-Tiny-ConvNeXt" not in open_clip.list_models():
         open_clip.add_model_config(CONFIGS)

@@ -207,6 +207,7 @@ def run_demo(
         on_record: called with each RunRecord as it is written.
 
     """
+    from zeroshift.engine.plan import drop_unsupported
     from zeroshift.engine.plan import plan as plan_items
     from zeroshift.engine.runner import Runner, RunOptions
 
@@ -230,7 +231,9 @@ def run_demo(
     )
     runner = Runner(options)
     # benchmark-major order: the images of one benchmark are rendered once and reused by every model
-    items = plan_items(plan.models, plan.runs, facts=runner.model_facts, order="benchmark")
+    items = plan_items(plan.models, plan.runs, facts=runner.model_facts, order="benchmark", notes=plan.notes)
+    items, skipped = drop_unsupported(items, runner.resolve, runner.options.bootstrap)
+    plan.notes.extend(skipped)
     for item in items:  # every item is checked before the first one runs
         runner.check(item)
     records: list[RunRecord] = []

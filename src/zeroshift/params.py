@@ -102,6 +102,19 @@ def non_negative_int(value: Any) -> int:
     return value
 
 
+def negative_int(value: Any) -> int:
+    """A negative integer (a layer counted from the last; bools refused).
+
+    Example:
+        >>> negative_int(-2)
+        -2
+
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value > -1:
+        raise SpecError(f"must be a negative integer (-1: the last block or stage), got {value!r}")
+    return value
+
+
 def probability(value: Any) -> float:
     """A number in (0, 1).
 

@@ -11,12 +11,11 @@ Example:
 
 from __future__ import annotations
 
-from zeroshift.artefacts import (  # noqa: F401  (importing a module registers its kinds)
-    depth,  # noqa: F401  (depth maps of the clean images, for corruption3d)
-    image,
-    min_epsilon,
-    text,
-)
+import zeroshift.artefacts.captions  # noqa: F401  (caption embeddings, keyed by text)
+import zeroshift.artefacts.depth  # noqa: F401  (depth maps of the clean images, for corruption3d)
+from zeroshift.artefacts import image, min_epsilon, text  # noqa: F401  (importing a module registers its kinds)
 from zeroshift.artefacts.base import ArtefactKind, ArtefactScope, ImageBatch, artefact_kind, kinds
 
 __all__ = ["ArtefactKind", "ArtefactScope", "ImageBatch", "artefact_kind", "kinds"]
+
+from zeroshift.artefacts import dense  # noqa: E402, F401  (registers the dense kind: correspondence)

@@ -9,7 +9,7 @@ batch shared by the kinds that read the encoder's outputs -- and writes them ato
 edits the engine.
 
 Example:
-    >>> {"features", "heads", "local"} <= set(kinds.names())  # the shipped kinds (more may be registered)
+    >>> {"features", "heads", "local"} <= set(kinds.names())
     True
     >>> kinds.get("features").keyed_by, sorted(kinds.get("local").reads)
     ('image', ['local'])
@@ -93,6 +93,8 @@ class ImageBatch(Protocol):
     outputs: dict[str, Any]
     #: the condition
     scope: ArtefactScope
+    #: the loaded model on the encoding device (for kinds that run their own forward pass)
+    model: Any
 
     def labels(self) -> Any:
         """Label indices of the batch in the label space (a tensor on the device)."""
@@ -132,6 +134,8 @@ class ArtefactKind:
         per_model: whether the rows depend on the evaluated model (default). A kind computed from the images alone
             (e.g. depth maps shared by every model) sets False: its bank's fingerprint then leaves the model out and
             names in ``fingerprint`` whatever of the model the rows do depend on (the input geometry).
+        geometry: image kinds taken on other pixels than the model's own geometry: ``(model, params) -> geometry``
+            (a picklable ``PIL image -> (3, H, W) tensor``); such kinds are produced in a pass of their own.
 
     """
 
@@ -150,6 +154,7 @@ class ArtefactKind:
     depends: tuple[str, ...] = ()
     batches: Callable[[list[str], Any, Mapping[str, Any]], Any] | None = None
     per_model: bool = True
+    geometry: Callable[[Any, Mapping[str, Any]], Any] | None = None
 
     def __post_init__(self) -> None:
         if self.keyed_by not in ("image", "text"):

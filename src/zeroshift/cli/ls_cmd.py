@@ -36,7 +36,46 @@ def _table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) ->
     return table
 
 
-def _models(pattern: str | None) -> Table:
+def _catalogue(filters: list[str], preset: str | None, as_json: bool) -> Table | None:
+    """The catalogue entries meeting every ``--filter`` condition (and ``--preset``), with their facts."""
+    from zeroshift.catalogue import load_preset, select
+
+    entries = select(filters, preset)
+    if as_json:
+        import json
+
+        print(json.dumps([e.as_dict() for e in entries], indent=1))
+        return None
+
+    def num(value: int | None) -> str:
+        return "?" if value is None else f"{value:.3g}"
+
+    rows = [
+        (
+            e.spec,
+            e.population,
+            e.family,
+            num(e.params),
+            e.training_data or "?",
+            num(e.data_size),
+            num(e.samples_seen),
+            e.loss or "?",
+            {True: "yes", False: "no", None: "?"}[e.fine_tuned],
+            " ".join(e.tags),
+        )
+        for e in entries
+    ]
+    title = f"model catalogue: {len(rows)} models"
+    if preset:
+        p = load_preset(preset)
+        title += f" (preset {preset}: {p.description.strip()}"
+        title += f" The study had {p.paper_size}." if p.paper_size else ""
+        title += f" Missing: {p.missing.strip()})" if p.missing else ")"
+    columns = ("spec", "population", "family", "params", "training data", "data size", "seen", "loss", "ft", "tags")
+    return _table(title, columns, rows)
+
+
+def _models(patterns: list[str]) -> Table:
     rows: list[tuple[str, ...]] = []
     import open_clip
 
@@ -56,21 +95,38 @@ def _models(pattern: str | None) -> Table:
             "seeded random weights",
         )
     )
-    if pattern:
+    for pattern in patterns:
         rows = [r for r in rows if pattern.lower() in r[1].lower()]
     return _table("models", ("backend", "spec", "weights"), rows)
 
 
 def ls(
     what: str = typer.Argument(..., help="models, benchmarks, shifts, metrics, artefacts, suites or prompts."),
-    pattern: str = typer.Option(None, "--filter", help="Only entries containing this text."),
+    patterns: list[str] = typer.Option(
+        None,
+        "--filter",
+        help="Only entries containing this text; with --catalogue a condition such as training_data=LAION-2B, "
+        "loss=sigmoid, data_size>=1e9 or population=supervised (repeat to combine).",
+    ),
+    catalogue: bool = typer.Option(False, "--catalogue", help="models: list the model catalogue with its facts."),
+    preset: str = typer.Option(None, "--preset", help="models --catalogue: a named population (e.g. testbed)."),
+    as_json: bool = typer.Option(False, "--json", help="models --catalogue: print the entries as JSON."),
 ) -> None:
     """List what zeroshift knows."""
     console = Console()
     if what not in WHAT:
         raise UsageError(f"cannot list {what!r}{suggest(what, list(WHAT))}; choose one of: {', '.join(WHAT)}")
+    if (preset or as_json) and not catalogue:
+        raise UsageError("--preset and --json go with: zeroshift ls models --catalogue")
+    if catalogue and what != "models":
+        raise UsageError(f"--catalogue lists models; use: zeroshift ls models --catalogue (not ls {what})")
+    if catalogue:
+        table = _catalogue(list(patterns or []), preset, as_json)
+        if table is not None:
+            console.print(table)
+        return
     if what == "models":
-        console.print(_models(pattern))
+        console.print(_models(list(patterns or [])))
         return
     if what == "benchmarks":
         from zeroshift.data import benchmarks

@@ -66,7 +66,7 @@ def run(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Draw progress bars."),
 ) -> None:
     """Evaluate models on benchmarks and write one record per condition to the results store."""
-    from zeroshift.engine.plan import plan  # the engine (and torch) only for the commands that compute
+    from zeroshift.engine.plan import drop_unsupported, plan  # the engine (and torch): computing commands only
     from zeroshift.engine.runner import Runner, RunOptions
 
     if bool(benchmark) == bool(suite) and not (suite and benchmark):
@@ -107,6 +107,7 @@ def run(
             )
         models.append(spec)
     runner = Runner(options)
+    notes: list[str] = []  # runs a model cannot do at all (a fixed head on a retrieval set): skipped with a note
     items = plan(
         models,
         planned,
@@ -116,10 +117,17 @@ def run(
         metrics=tuple(metric) if metric else None,
         params=parse_group_params(metric_param),
         facts=runner.model_facts,
+        notes=notes,
     )
+    items, skipped = drop_unsupported(items, runner.resolve, runner.options.bootstrap)
+    notes.extend(skipped)
+    if not items and notes:
+        raise UsageError(f"nothing to run: {notes[0]}")
     for item in items:  # every planned run is checked before the first one starts: a bad spec costs nothing
         runner.check(item)
     console = Console()
+    for note in notes:
+        Console(stderr=True).print(note, soft_wrap=True, markup=False)
     records = []
     for item in items:
         record = runner.run(item)

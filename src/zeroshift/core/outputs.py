@@ -48,6 +48,8 @@ def class_logits(
         space: the label space.
 
     """
+    if not space.class_names:  # an unlabelled benchmark (correspondence pairs): nothing to score
+        return features.new_zeros((features.shape[0], 0)).float(), None
     if head is not None:
         cos = features.to(head.dtype) @ head.to(features.device).T
         logits = space.class_scores(logit_scale * cos + logit_bias, used_only=True)

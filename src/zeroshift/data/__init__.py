@@ -47,6 +47,13 @@ for _name, _target in {
     "cue_conflict": "zeroshift.data.cue_conflict:CueConflict",
     "edges": "zeroshift.data.cue_conflict:Edges",
     "silhouettes": "zeroshift.data.cue_conflict:Silhouettes",
+    "mscoco_retrieval": "zeroshift.data.retrieval:MSCOCORetrieval",
+    "flickr30k_retrieval": "zeroshift.data.retrieval:FlickrRetrieval",
+    "captions_folder": "zeroshift.data.retrieval:CaptionsFolder",
+    "factorworld_retrieval": "zeroshift.data.factorworld.retrieval:FactorWorldRetrieval",
+    "spair": "zeroshift.data.spair:SPair",
+    "homography_pairs": "zeroshift.data.homography:HomographyPairs",
+    "factorworld_pairs": "zeroshift.data.factorworld.pairs:FactorWorldPairs",
 }.items():
     benchmarks.register_lazy(_name, _target)
 

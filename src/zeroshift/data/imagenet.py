@@ -27,7 +27,8 @@ import numpy as np
 
 from zeroshift.data.base import Benchmark, Dataset, LabelSpace, list_images
 from zeroshift.data.info import clip_classnames, imagenet_wnids, subset_wnids, wnid_index
-from zeroshift.errors import SpecError
+from zeroshift.data.sources import DataSource, find_source, release_hint
+from zeroshift.errors import DatasetError, SpecError
 
 IMAGENET_C_CORRUPTIONS = (
     "gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur", "motion_blur", "zoom_blur",
@@ -78,11 +79,25 @@ class ImageNetFolder(Benchmark):
             return imagenet_wnids()[int(folder)] if folder.isdigit() and int(folder) < 1000 else None
         return folder if folder in self._allowed else None
 
+    def data_source(self) -> DataSource | None:
+        """The shard release read instead of the folders, or None (see :mod:`zeroshift.data.sources`)."""
+        folder_present = self.data_root is not None and self.root().is_dir()
+        return find_source(self.name, self.params, self.data_root, folder_present)
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """The data source, when the images come from shards rather than the folder layout."""
+        source = self.data_source()
+        return {"source": source.record} if source is not None else {}
+
     def dataset(self) -> Dataset:
-        """List every image under the class folders."""
+        """List every image under the class folders, or read the benchmark's shard release."""
+        source = self.data_source()
+        if source is not None:
+            return source.dataset(self.name, self.class_wnids(), self.class_display_names(None))
         root = self.root()
         if not root.is_dir():
-            raise self.missing(root)
+            raise DatasetError(str(self.missing(root)) + release_hint(self.name))
         self._allowed = set(self.class_wnids())
         wnids = self.class_wnids()
         position = {w: i for i, w in enumerate(wnids)}

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 
@@ -70,31 +71,58 @@ def load_rgb(
             raise BadImageError(path, "empty file")
     except OSError as err:
         raise BadImageError(path, "unreadable", str(err)) from None
+    return _decode(path, path, max_pixels, reduce_to)
+
+
+def decode_rgb(data: bytes, name: str, max_pixels: int = MAX_PIXELS, reduce_to: int = 1024) -> tuple[Image.Image, str]:
+    """Decode image bytes (a tar member, a dataset row) exactly as :func:`load_rgb` decodes a file.
+
+    ``name`` labels the sample in errors (e.g. ``test/0.tar:s0000001.webp``).
+
+    Example:
+        >>> import io
+        >>> buf = io.BytesIO(); Image.new("L", (4, 4), 7).save(buf, format="PNG")
+        >>> image, note = decode_rgb(buf.getvalue(), "x.png")
+        >>> image.mode, image.getpixel((0, 0)), note
+        ('RGB', (7, 7, 7), 'L->RGB')
+        >>> decode_rgb(b"", "y.png")
+        Traceback (most recent call last):
+        ...
+        zeroshift.errors.BadImageError: y.png: empty file
+
+    """
+    if not data:
+        raise BadImageError(name, "empty file")
+    return _decode(io.BytesIO(data), name, max_pixels, reduce_to)
+
+
+def _decode(source: str | io.BytesIO, name: str, max_pixels: int, reduce_to: int) -> tuple[Image.Image, str]:
+    """The shared body of :func:`load_rgb` and :func:`decode_rgb`: open, guard size, load, convert to RGB."""
     note = ""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            image = Image.open(path)
+            image = Image.open(source)
         except Image.DecompressionBombError as err:
-            raise BadImageError(path, "too large", str(err)) from None
+            raise BadImageError(name, "too large", str(err)) from None
         except UnidentifiedImageError:
-            raise BadImageError(path, "not an image") from None
+            raise BadImageError(name, "not an image") from None
         except OSError as err:
-            raise BadImageError(path, "unreadable", str(err)) from None
+            raise BadImageError(name, "unreadable", str(err)) from None
         if image.width * image.height > max_pixels:
             if image.format != "JPEG":
-                raise BadImageError(path, "too large", f"{image.width}x{image.height} pixels")
+                raise BadImageError(name, "too large", f"{image.width}x{image.height} pixels")
             width, height = image.size
             scale = max(1, min(width, height) // reduce_to)
             image.draft("RGB", (width // scale, height // scale))
             note = f"reduced {width}x{height}"
             if image.width * image.height > max_pixels:
-                raise BadImageError(path, "too large", f"{image.width}x{image.height} pixels after reduction")
+                raise BadImageError(name, "too large", f"{image.width}x{image.height} pixels after reduction")
         try:
             image.load()
         except (OSError, SyntaxError, ValueError) as err:
             reason = "truncated" if "truncat" in str(err).lower() or "broken data" in str(err).lower() else "unreadable"
-            raise BadImageError(path, reason, str(err)) from None
+            raise BadImageError(name, reason, str(err)) from None
     mode = image.mode
     if mode == "RGB":
         return image, note

@@ -86,8 +86,9 @@ class Condition:
         """What the pixels the model sees depend on: the model, the shift, its seed and what the shift follows.
 
         Attacks follow the gradient of the classifier over the label space, so they key on the head and the space.
+        A shift that acts on text (``Shift.acts_on``) leaves the pixels clean: they key as the clean condition's.
         """
-        shift = self.shift
+        shift = self.shift if self.shift is not None and self.shift.acts_on == "pixels" else None
         depends = shift.depends_on() if shift is not None else frozenset()
         attack_head = None
         if depends:
@@ -153,8 +154,10 @@ def resolve(
 
 
 def check_universe(handle: ModelHandle, facts: ModelFacts, benchmark: Benchmark, space: LabelSpace) -> None:
-    """Refuse a fixed-head classifier on a label space of another class universe."""
-    if not facts.has_text_head and space.universe != facts.universe:
+    """Refuse a fixed-head classifier on a label space of another class universe (a space without classes, as
+    unlabelled benchmarks such as correspondence pairs have, maps nothing and serves every model).
+    """
+    if not facts.has_text_head and space.class_names and space.universe != facts.universe:
         default = benchmark.label_spaces[0]
         raise UsageError(
             f"{handle.spec} is a fixed-head classifier over {facts.universe}; label space {space.name!r} of "

@@ -20,6 +20,17 @@ from zeroshift.core.io import atomic_write_bytes
 from zeroshift.models import ModelHandle
 from zeroshift.models.facts import ModelFacts
 
+#: bumped when facts gain a field: facts cached by an older version are read off the model again
+FACTS_VERSION = 2
+
+
+def _read(path: Path) -> ModelFacts:
+    """Facts from their JSON file (ValueError when written by another :data:`FACTS_VERSION`)."""
+    data = json.loads(path.read_text())
+    if data.pop("facts_version", 1) != FACTS_VERSION:
+        raise ValueError(f"{path}: facts of another version")
+    return ModelFacts.from_dict(data)
+
 
 def embedding_width(model: Any) -> int | None:
     """The width of a model's output rows: its joint embedding, or its logits over the universe."""
@@ -46,7 +57,7 @@ class FactsCache:
         if handle.fingerprint in self._known:
             return self._known[handle.fingerprint]
         try:
-            facts = ModelFacts.from_dict(json.loads((self.folder / f"{handle.fingerprint}.json").read_text()))
+            facts = _read(self.folder / f"{handle.fingerprint}.json")
         except (OSError, ValueError, TypeError):
             return None
         self._known[handle.fingerprint] = facts
@@ -58,7 +69,7 @@ class FactsCache:
             return self._known[handle.fingerprint]
         path = self.folder / f"{handle.fingerprint}.json"
         try:
-            facts = ModelFacts.from_dict(json.loads(path.read_text()))
+            facts = _read(path)
         except (OSError, ValueError, TypeError):
             model = handle.load()
             facts = ModelFacts(
@@ -73,7 +84,9 @@ class FactsCache:
                 preprocess=model.preprocess.record,
                 supports_local=model.kind == "zero_shot" and model.supports_local,
                 embedding_width=embedding_width(model),
+                dense=model.dense_facts() if model.supports_dense else None,
             )
-            atomic_write_bytes(path, json.dumps(facts.as_dict(), default=str).encode())
+            data = {**facts.as_dict(), "facts_version": FACTS_VERSION}
+            atomic_write_bytes(path, json.dumps(data, default=str).encode())
         self._known[handle.fingerprint] = facts
         return facts

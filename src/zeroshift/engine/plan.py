@@ -82,6 +82,7 @@ def plan(
     params: Mapping[str, Mapping[str, Any]] | None = None,
     facts: Callable[[str], ModelFacts] | None = None,
     order: str = "model",
+    notes: list[str] | None = None,
 ) -> list[PlanItem]:
     """Plan items for every model x run x prompt set.
 
@@ -89,13 +90,21 @@ def plan(
     sets. With ``facts`` (a model's cached facts), models without a text head get one item per run, whatever the
     prompt sets (prompts do not change a fixed-head classifier). ``order`` is ``model`` (every run of a model, then
     the next model: its weights load once) or ``benchmark`` (every model on a run, then the next run: the images of a
-    generated benchmark are rendered once).
+    generated benchmark are rendered once). With ``facts`` and a ``notes`` list, a fixed-head model is left out of
+    the runs whose label space is of another class universe (a retrieval set has none), with one note each.
     """
     if order not in ("model", "benchmark"):
         raise ValueError(f"order must be 'model' or 'benchmark', got {order!r}")
     pairs = [(m, r) for m in models for r in runs] if order == "model" else [(m, r) for r in runs for m in models]
     items = []
     for model, run in pairs:
+        if facts is not None and notes is not None:
+            reason = unsupported(facts(str(model)), run, label_space)
+            if reason is not None:
+                note = f"skipped {model} on {run.benchmark} (every shift): {reason}"
+                if note not in notes:  # one note per model and benchmark, whatever the shifts
+                    notes.append(note)
+                continue
         sets = list(prompts or run.prompts or ["openai"])
         if facts is not None and len(sets) > 1 and not facts(str(model)).has_text_head:
             sets = sets[:1]
@@ -106,6 +115,74 @@ def plan(
     return items
 
 
+def unsupported(facts: ModelFacts, run: SuiteRun, label_space: str | None = None) -> str | None:
+    """Why a model cannot run ``run`` at all (None when it can): a fixed head over another class universe.
+
+    A label space without classes (retrieval, correspondence) asks nothing of the head; what such a run needs of the
+    model (a text tower, dense features) is its metric groups' ``model_check`` (:func:`unsupported_group`).
+
+    Example:
+        >>> facts = ModelFacts("zoo:sup", {}, "fixed_head", "zoo", "factorworld", 1.0, 0.0, {}, {})
+        >>> unsupported(facts, SuiteRun("imagenet_r", None, None, None, ("openai",)))
+        "zoo:sup is a fixed-head classifier over factorworld; imagenet_r's label space 'native' is not"
+        >>> unsupported(facts, SuiteRun("factorworld(n=8)", None, None, None, ("openai",))) is None
+        True
+
+    """
+    from zeroshift.data import make_benchmark
+    from zeroshift.errors import ZeroshiftError
+
+    if facts.has_text_head:
+        return None
+    try:
+        benchmark = make_benchmark(run.benchmark, None)
+        space = benchmark.label_space(benchmark.resolve_label_space(label_space or run.label_space))
+    except ZeroshiftError:  # a layout or name problem: check_item reports it in one line
+        return None
+    if space.universe == facts.universe or not space.class_names:
+        return None  # a space without classes asks nothing of the head: its groups' model checks decide
+    return (
+        f"{facts.spec} is a fixed-head classifier over {facts.universe}; {benchmark.name}'s label space "
+        f"{space.name!r} is not"
+    )
+
+
+def unsupported_group(item: PlanItem, resolve: Callable[..., Any], n_boot: int) -> str | None:
+    """Why the item's model cannot serve one of its metric groups (a group's ``model_check``), or None."""
+    cond = resolve(item.spec)
+    for group, params in item.resolved(cond.benchmark, cond.shift, n_boot):
+        why = group.unsupported(cond.facts, params)
+        if why is not None:
+            return f"{group.name}: {why}"
+    return None
+
+
+def drop_unsupported(
+    items: Sequence[PlanItem], resolve: Callable[..., Any], n_boot: int
+) -> tuple[list[PlanItem], list[str]]:
+    """The items whose models serve all their groups, and one note per model and reason for the others.
+
+    Example:
+        >>> from zeroshift.engine.runner import Runner
+        >>> runner = Runner()
+        >>> items = plan(["zoo:sup-cnn-tiny"], [SuiteRun("factorworld(n=8)", None, None, None)])
+        >>> kept, notes = drop_unsupported(items, runner.resolve, 0)
+        >>> len(kept), notes
+        (1, [])
+
+    """
+    kept, notes = [], {}
+    for item in items:
+        why = unsupported_group(item, resolve, n_boot)
+        if why is None:
+            kept.append(item)
+            continue
+        key = (str(item.spec.model), why)
+        notes.setdefault(key, []).append(item.spec.benchmark.canonical)
+    lines = [f"skipped {model} on {', '.join(dict.fromkeys(b))}: {why}" for (model, why), b in notes.items()]
+    return kept, lines
+
+
 def check_item(item: PlanItem, resolve: Callable[..., Any], n_boot: int) -> None:
     """Check one item before any work: the condition, each group's parameters and applicability, and the data of
     every related condition the groups declared (raises UsageError/SpecError/DatasetError with one line).
@@ -113,6 +190,8 @@ def check_item(item: PlanItem, resolve: Callable[..., Any], n_boot: int) -> None
     from zeroshift.engine.relations import related_spec
 
     cond = resolve(item.spec)
+    if cond.shift is not None:
+        cond.shift.check_condition(cond.benchmark, cond.dataset)
     for group, params in item.resolved(cond.benchmark, cond.shift, n_boot):
         group.applies(cond.benchmark, cond.shift)
         for need in group.needs_for(params):

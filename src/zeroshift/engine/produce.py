@@ -26,7 +26,7 @@ import torch
 
 from zeroshift.artefacts import ArtefactKind, kinds
 from zeroshift.core.outputs import ArtefactRows
-from zeroshift.core.vectors import Cache, VectorBank
+from zeroshift.core.vectors import Cache, VectorBank, missing_keys
 from zeroshift.engine.classifier import Classifier
 from zeroshift.engine.loader import PixelDataset, default_workers, make_loader
 from zeroshift.engine.options import RunOptions, autocast_dtype
@@ -48,6 +48,8 @@ class EncodeStats:
     skipped: Counter = field(default_factory=Counter)
     skipped_examples: dict[str, list[str]] = field(default_factory=dict)
     converted: Counter = field(default_factory=Counter)
+    #: images encoded by the passes of kinds with a geometry of their own (e.g. ``dense``)
+    encoded_other_passes: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """For the record's ``counts``."""
@@ -92,8 +94,11 @@ class Request:
 class _Batch:
     """The :class:`~zeroshift.artefacts.base.ImageBatch` of one pass."""
 
-    def __init__(self, producer: Producer, scope: Any, pixels: torch.Tensor, indices: list[int], fps: dict[str, str]):
+    def __init__(
+        self, producer: Producer, scope: Any, pixels: torch.Tensor, indices: list[int], fps: dict[str, str], model: Any
+    ):
         self._producer, self.scope, self.pixels, self.indices, self._fps = producer, scope, pixels, indices, fps
+        self.model = model
         self.outputs: dict[str, torch.Tensor] = {}
 
     def labels(self) -> torch.Tensor:
@@ -124,19 +129,46 @@ class Producer:
 
     def bank(self, scope: Any, request: Request) -> VectorBank:
         """The bank holding ``request``'s rows for the condition."""
-        kind, params = request.kind, request.kwargs
-        # a kind computed from the images alone (per_model=False) is shared by every model
-        model = {"model": scope.model_fingerprint} if kind.per_model else {}
-        fp = fingerprint({**model, **kind.fingerprint(scope, params)})
         producer = {"model": str(scope.handle.spec), "shift": scope.shift.canonical if scope.shift else None}
-        return self.cache.bank(kind.cache_folder, fp, producer)
+        return self.cache.bank(request.kind.cache_folder, self.bank_fingerprint(scope, request), producer)
+
+    def bank_fingerprint(self, scope: Any, request: Request) -> str:
+        """The fingerprint naming ``request``'s bank for the condition (read-only: nothing is loaded or written)."""
+        # a kind computed from the images alone (per_model=False) is shared by every model
+        model = {"model": scope.model_fingerprint} if request.kind.per_model else {}
+        return fingerprint({**model, **request.kind.fingerprint(scope, request.kwargs)})
+
+    def lacking(self, scope: Any, request: Request, keys: Sequence[str]) -> list[str]:
+        """The content keys ``request``'s bank has neither a row nor a failure for, read from the chunks' sidecars
+        only (no tensor is read; a sweep's dry run asks this of every condition).
+        """
+        folder = self.cache.root / request.kind.cache_folder / self.bank_fingerprint(scope, request)
+        return missing_keys(folder, keys)
 
     # --- image kinds ------------------------------------------------------------------------------------
     def images(self, scope: Any, requests: Sequence[Request]) -> tuple[dict[Request, ArtefactRows], EncodeStats]:
         """Rows of image kinds for every sample of the condition, computing in one pass only what the banks lack.
 
-        The stats describe the pass and the first request's bank (its failures count as skipped samples).
+        The stats describe the pass and the first request's bank (its failures count as skipped samples). Kinds
+        with a ``geometry`` of their own are produced in a pass of their own.
         """
+        passes: dict[Any, list[Request]] = {}
+        for request in requests:
+            passes.setdefault(None if request.kind.geometry is None else request, []).append(request)
+        out: dict[Request, ArtefactRows] = {}
+        first: EncodeStats | None = None
+        for group in passes.values():
+            rows, stats = self._images(scope, group)
+            out.update(rows)
+            if first is None:
+                first = stats
+            else:
+                first.encoded_other_passes += stats.encoded
+        assert first is not None
+        return out, first
+
+    def _images(self, scope: Any, requests: Sequence[Request]) -> tuple[dict[Request, ArtefactRows], EncodeStats]:
+        """:meth:`images` for requests taken on the same pixels."""
         for request in requests:
             if request.kind.check is not None:
                 request.kind.check(scope, request.kwargs)
@@ -206,7 +238,9 @@ class Producer:
             last_flush = time.monotonic()
 
         start = time.perf_counter()
-        loader = self.pixel_loader(model, scope, todo, shift_params)
+        own = next(iter(banks)).kind.geometry  # one pass, one geometry (see images)
+        geometry = own(model, next(iter(banks)).kwargs) if own is not None else None
+        loader = self.pixel_loader(model, scope, todo, shift_params, geometry)
         label = scope.dataset.name + (f" [{shift.canonical}]" if shift else "")
         with progress_bar(f"encode {label}", len(todo), opts.progress) as advance:
             for batch in loader:
@@ -224,7 +258,7 @@ class Producer:
                 if batch.pixels is not None:
                     indices = [todo[p] for p in batch.positions]
                     x = batch.pixels.to(self.device, non_blocking=True)
-                    view = _Batch(self, scope, x, indices, fps)
+                    view = _Batch(self, scope, x, indices, fps, model)
                     if attack:
                         y = view.labels()
                         seeds = [
@@ -262,13 +296,20 @@ class Producer:
         stats.seconds = time.perf_counter() - start
 
     def pixel_loader(
-        self, model: Any, scope: Any, indices: list[int], shift_params: list[dict[str, Any]] | None
+        self,
+        model: Any,
+        scope: Any,
+        indices: list[int],
+        shift_params: list[dict[str, Any]] | None,
+        geometry: Any = None,
     ) -> torch.utils.data.DataLoader:
-        """Batches of the condition's samples at ``indices`` through the model's geometry and a pixel shift."""
+        """Batches of the condition's samples at ``indices`` through a geometry (default: the model's) and a pixel
+        shift.
+        """
         pixels = PixelDataset(
             scope.dataset,
             indices,
-            model.preprocess.geometry,
+            geometry if geometry is not None else model.preprocess.geometry,
             scope.shift,
             scope.seed,
             scope.benchmark.class_display_names(scope.dataset),

@@ -101,7 +101,9 @@ def assemble(
         counts={
             **stats.as_dict(),
             "related": inputs.related_counts,
-            "encoded_total": stats.encoded + sum(r["encoded"] for r in inputs.related_counts),
+            "encoded_total": stats.encoded
+            + stats.encoded_other_passes
+            + sum(r["encoded"] for r in inputs.related_counts),
         },
         provenance={**provenance(device), "wall_time_s": round(time.perf_counter() - started, 3)},
         metrics=[value for _, _, result in computed for value in result.values],

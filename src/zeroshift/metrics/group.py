@@ -9,7 +9,9 @@ its code. Its declaration says everything the engine, the CLI and the report nee
 * ``needs``: which artefacts it reads beyond class scores and which related conditions (``clean``: the same
   benchmark without the shift; ``in_distribution``: the benchmark's in-distribution set), so that the engine
   encodes what they need in one pass;
-* ``check``: whether it applies to a benchmark and shift (``ood`` needs an OOD set, ``adversarial`` an attack).
+* ``check``: whether it applies to a benchmark and shift (``ood`` needs an OOD set, ``adversarial`` an attack);
+* ``model_check``: why a model cannot serve it (``correspondence`` needs dense features): the planner skips such
+  a model's items with a note instead of failing the run.
 
 The inputs a group sees (:class:`GroupInputs`) are a small protocol: the outputs of its condition, artefacts, the
 shift's parameters, the model's facts and the related conditions it declared, never the runner. A group returns
@@ -193,6 +195,9 @@ class ConditionView(Protocol):
     def head_rows(self, names: list[str], prompts: str | None = None) -> Any:
         """Text-head rows of class names under a prompt set (a name or file; default: the run's set)."""
 
+    def texts(self, kind: str, keys: list[str], **params: Any) -> Any:
+        """Rows of a text-keyed artefact (``keyed_by="text"``) for ``keys``, computing only what its cache lacks."""
+
 
 class GroupInputs(ConditionView, Protocol):
     """What :meth:`MetricGroup.compute` reads (see the module docstring)."""
@@ -249,6 +254,11 @@ class StandaloneInputs:
             raise UsageError(f"artefact {kind!r} is not available outside a run; give it in StandaloneInputs")
         return self.artefacts[kind]
 
+    def texts(self, kind: str, keys: list[str], **params: Any) -> Any:
+        if kind not in self.artefacts:
+            raise UsageError(f"artefact {kind!r} is not available outside a run; give it in StandaloneInputs")
+        return self.artefacts[kind](list(keys))
+
     def shift_params(self) -> list[dict[str, Any]] | None:
         return self.params
 
@@ -272,6 +282,12 @@ class MetricGroup:
     check: Callable[[Any, Any], None] | None = None
     validate: Callable[[Params], None] | None = None
     description: str = ""
+    #: ``(facts, params) -> reason or None``: why a model cannot serve the group (the planner skips it with a note)
+    model_check: Callable[[Any, Params], str | None] | None = None
+
+    def unsupported(self, facts: Any, params: Params) -> str | None:
+        """Why the model with these facts cannot serve the group (None: it can)."""
+        return self.model_check(facts, params) if self.model_check is not None else None
 
     def resolve(self, given: Mapping[str, Any]) -> Params:
         """The group's parameters with defaults, every given value checked (SpecError on a bad one)."""
@@ -327,12 +343,13 @@ def metric_group(
     validate: Callable[[Params], None] | None = None,
     description: str | None = None,
     register: bool = True,
+    model_check: Callable[[Any, Params], str | None] | None = None,
 ) -> Callable[[Callable[[Any, Params], GroupResult]], MetricGroup]:
     """Declare (and register) a metric group: decorate its ``compute(inputs, params) -> GroupResult``."""
 
     def declare(compute: Callable[[Any, Params], GroupResult]) -> MetricGroup:
         doc = description or (compute.__doc__ or "").strip().splitlines()[0] if (description or compute.__doc__) else ""
-        group = MetricGroup(name, compute, tuple(metrics), dict(params or {}), needs, check, validate, doc)
+        group = MetricGroup(name, compute, tuple(metrics), dict(params or {}), needs, check, validate, doc, model_check)
         if register:
             groups.register(name, group)
         return group

@@ -158,6 +158,40 @@ class ZeroShotModel(ABC):
         """Global and patch embeddings of one batch; backends override it to share one forward pass."""
         return self.encode_image(pixels), self.encode_image_local(pixels)
 
+    def encode_dense(self, pixels: torch.Tensor, layer: int = -1) -> torch.Tensor:
+        """Dense feature maps ``(B, C, h, w)`` of a normalised batch: the output of block or stage ``layer`` (a
+        negative index), before any final norm or projection, not L2-normalised (see :mod:`zeroshift.models.dense`).
+
+        Backends that expose spatial features override it; the default says this model has none.
+        """
+        from zeroshift.errors import SpecError
+
+        raise SpecError(f"{self.spec}: dense features (patch tokens or a feature map) are not available for this model")
+
+    @property
+    def supports_dense(self) -> bool:
+        """Whether :meth:`encode_dense` gives feature maps for this model."""
+        return type(self).encode_dense is not ZeroShotModel.encode_dense
+
+    @property
+    def dense_input_size(self) -> int:
+        """Side of the square input dense features are taken on: the model's native input side (its crop)."""
+        crop = self.preprocess.config.get("crop")
+        side = crop[0] if isinstance(crop, list | tuple) else crop
+        return int(side) if side else 224
+
+    def dense_record(self, layer: int = -1) -> dict[str, Any]:
+        """What :meth:`encode_dense` extracts at ``layer`` (source, absolute layer index, normalisation), recorded
+        with every result computed from dense features.
+        """
+        return {}
+
+    def dense_facts(self) -> dict[str, Any]:
+        """What :meth:`encode_dense` extracts whatever the layer (source, number of blocks or stages, input side),
+        cached with the model's facts so that a run served from the cache records it without loading the model.
+        """
+        return {k: v for k, v in self.dense_record(-1).items() if k not in ("layer", "layer_index")}
+
     @property
     def device(self) -> torch.device:
         """The device the weights are on."""

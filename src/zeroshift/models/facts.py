@@ -41,6 +41,8 @@ class ModelFacts:
         preprocess: geometry and normalisation, as recorded.
         supports_local: whether the model gives patch embeddings in the joint space (GL-MCM).
         embedding_width: the width of the joint embedding (zero-shot models) or of the logits (fixed heads).
+        dense: what the model's dense features are (source, number of blocks or stages, input side; see
+            :meth:`~zeroshift.models.base.ZeroShotModel.dense_facts`), None when it has none.
 
     """
 
@@ -55,6 +57,7 @@ class ModelFacts:
     preprocess: dict[str, Any]
     supports_local: bool = False
     embedding_width: int | None = None
+    dense: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -24,6 +24,7 @@ from PIL import Image
 from zeroshift.digest import folder_digest
 from zeroshift.errors import ModelLoadError
 from zeroshift.models.base import Preprocess, ZeroShotModel, library_version
+from zeroshift.models.dense import dense_record, resolve_layer, tokens_to_map
 from zeroshift.models.metadata import build_info
 from zeroshift.models.open_clip import random_seed
 from zeroshift.specs import ModelSpec
@@ -151,6 +152,30 @@ class HFModel(ZeroShotModel):
         return torch.nn.functional.normalize(
             self._features(self.module.get_image_features(pixel_values=pixels)), dim=-1
         )
+
+    @property
+    def dense_input_size(self) -> int:  # noqa: D102
+        return int(self.module.config.vision_config.image_size)
+
+    def dense_record(self, layer: int = -1) -> dict[str, Any]:  # noqa: D102
+        n = int(self.module.config.vision_config.num_hidden_layers)
+        return dense_record(
+            self, layer, f"transformers {self.model_type} vision hidden_states, patch tokens", n, "blocks"
+        )
+
+    def encode_dense(self, pixels: torch.Tensor, layer: int = -1) -> torch.Tensor:
+        """Patch tokens of the vision tower's ``hidden_states[layer]`` (the class token dropped where present).
+
+        ``hidden_states[-1]`` is CLIP's ``last_hidden_state``; for SigLIP it is ``last_hidden_state`` before
+        ``post_layernorm``, so that every backend gives block outputs without a final norm.
+        """
+        vision = self.module.config.vision_config
+        resolve_layer(layer, int(vision.num_hidden_layers), "blocks")
+        out = self.module.vision_model(pixel_values=pixels, output_hidden_states=True)
+        tokens = out.hidden_states[layer]
+        grid = (pixels.shape[-2] // vision.patch_size, pixels.shape[-1] // vision.patch_size)
+        prefix = tokens.shape[1] - grid[0] * grid[1]  # CLIP: one class token; SigLIP: none
+        return tokens_to_map(tokens[:, prefix:], grid)
 
     def encode_text(self, texts: Sequence[str]) -> torch.Tensor:  # noqa: D102
         text_config = self.module.config.text_config

@@ -25,6 +25,7 @@ import torch
 from zeroshift.digest import file_digest
 from zeroshift.errors import ModelLoadError
 from zeroshift.models.base import Preprocess, ZeroShotModel, describe_transform, library_version, split_normalize
+from zeroshift.models.dense import dense_record, resolve_layer
 from zeroshift.models.metadata import build_info
 from zeroshift.registry import suggest
 from zeroshift.specs import ModelSpec
@@ -185,6 +186,52 @@ class OpenCLIPModel(ZeroShotModel):
         pooled = pooled @ visual.proj
         patches = visual.ln_post(v[:, 1:]) @ visual.proj
         return F.normalize(pooled, dim=-1), F.normalize(patches, dim=-1)
+
+    def _dense_layers(self) -> tuple[int, str, str] | None:
+        """(number of blocks or stages, which of the two, what is taken) of the vision tower; None: no dense map."""
+        from open_clip.modified_resnet import ModifiedResNet
+        from open_clip.timm_model import TimmModel
+        from open_clip.transformer import VisionTransformer
+
+        visual = getattr(self.module, "visual", None)
+        if isinstance(visual, VisionTransformer):
+            # probe3d's open_clip ViT features: the residual stream after the block, before ln_post and proj
+            return len(visual.transformer.resblocks), "blocks", "open_clip ViT block output, patch tokens"
+        if isinstance(visual, ModifiedResNet):
+            # stem, layer1..layer4; the map before attnpool (probe3d has no wrapper for it)
+            return 5, "stages", "open_clip ModifiedResNet stage output (stem, layer1-4), before attnpool"
+        if isinstance(visual, TimmModel) and getattr(visual.trunk, "feature_info", None):
+            name = type(visual.trunk).__name__
+            return (
+                len(visual.trunk.feature_info),
+                "stages",
+                f"open_clip timm trunk ({name}) stage output, before the head",
+            )
+        return None
+
+    @property
+    def supports_dense(self) -> bool:
+        """ViTs, ModifiedResNets and timm trunks (ConvNeXt) expose a spatial map; other towers do not."""
+        return self._dense_layers() is not None
+
+    @property
+    def dense_input_size(self) -> int:  # noqa: D102
+        size = self.module.visual.image_size
+        return int(size[0] if isinstance(size, tuple | list) else size)
+
+    def dense_record(self, layer: int = -1) -> dict[str, Any]:  # noqa: D102
+        found = self._dense_layers()
+        return {} if found is None else dense_record(self, layer, found[2], found[0], found[1])
+
+    def encode_dense(self, pixels: torch.Tensor, layer: int = -1) -> torch.Tensor:  # noqa: D102
+        found = self._dense_layers()
+        if found is None:
+            return super().encode_dense(pixels, layer)
+        index = resolve_layer(layer, found[0], found[1])
+        out = self.module.visual.forward_intermediates(
+            pixels, indices=[index], stop_early=True, intermediates_only=True, output_fmt="NCHW"
+        )
+        return out["image_intermediates"][0]
 
     def encode_text(self, texts: Sequence[str]) -> torch.Tensor:  # noqa: D102
         tokens = self.tokenizer(list(texts)).to(self.device)

@@ -21,6 +21,7 @@ import torch
 from zeroshift.digest import file_digest
 from zeroshift.errors import ModelLoadError
 from zeroshift.models.base import Preprocess, ZeroShotModel, describe_transform, library_version, split_normalize
+from zeroshift.models.dense import dense_record, resolve_layer
 from zeroshift.models.metadata import build_info
 from zeroshift.models.open_clip import random_seed
 from zeroshift.registry import suggest
@@ -98,3 +99,38 @@ class TimmModel(ZeroShotModel):
 
     def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:  # noqa: D102
         return self.module(pixels)
+
+    def _dense_layers(self) -> int | None:
+        """Number of feature levels ``forward_intermediates`` takes from (blocks of a ViT, stages of a CNN)."""
+        info = getattr(self.module, "feature_info", None)
+        return len(info) if info and hasattr(self.module, "forward_intermediates") else None
+
+    @property
+    def supports_dense(self) -> bool:
+        """Models with ``forward_intermediates`` (nearly all of them) expose feature maps."""
+        return self._dense_layers() is not None
+
+    @property
+    def dense_input_size(self) -> int:  # noqa: D102
+        return int(self.module.pretrained_cfg.get("input_size", (3, 224, 224))[-1])
+
+    def dense_record(self, layer: int = -1) -> dict[str, Any]:  # noqa: D102
+        n = self._dense_layers()
+        source = (
+            f"timm {type(self.module).__name__} forward_intermediates (prefix tokens dropped), before the final norm"
+        )
+        return {} if n is None else dense_record(self, layer, source, n, "feature levels")
+
+    def encode_dense(self, pixels: torch.Tensor, layer: int = -1) -> torch.Tensor:
+        """The feature level ``layer`` of ``forward_intermediates`` as a map (ViT tokens reshaped to the grid).
+
+        ``forward_features`` would add the final norm for ViTs; ``forward_intermediates`` gives the block output
+        itself, as the other backends do.
+        """
+        n = self._dense_layers()
+        if n is None:
+            return super().encode_dense(pixels, layer)
+        index = resolve_layer(layer, n, "feature levels")
+        return self.module.forward_intermediates(
+            pixels, indices=[index], stop_early=True, intermediates_only=True, output_fmt="NCHW"
+        )[0]

@@ -31,6 +31,7 @@ from PIL import Image
 from zeroshift.digest import file_digest
 from zeroshift.errors import ModelLoadError
 from zeroshift.models.base import ModelInfo, Preprocess, ZeroShotModel
+from zeroshift.models.dense import dense_record, resolve_layer
 from zeroshift.registry import suggest
 from zeroshift.specs import ModelSpec
 
@@ -154,6 +155,26 @@ class ZooModel(ZeroShotModel):
         if self.kind == "zero_shot":
             return self.module.encode_image(pixels)
         return self.module(pixels)
+
+    def _dense_layers(self) -> tuple[int, str, str]:
+        """(number of stages or blocks, which, what is taken) of the image encoder."""
+        if self.config["image"]["arch"] == "vit":
+            return int(self.config["image"]["depth"]), "blocks", "zoo ViT block output, patch tokens"
+        return 3, "stages", "zoo CNN stage output (1/4, 1/8, 1/16 of the input), before pooling"
+
+    @property
+    def dense_input_size(self) -> int:  # noqa: D102
+        return int(self.config["image_size"])
+
+    def dense_record(self, layer: int = -1) -> dict[str, Any]:  # noqa: D102
+        n, what, source = self._dense_layers()
+        return dense_record(self, layer, source, n, what)
+
+    def encode_dense(self, pixels: torch.Tensor, layer: int = -1) -> torch.Tensor:
+        """The CNN's feature map or the ViT's patch tokens (see :mod:`zeroshift.models.dense`)."""
+        n, what, _ = self._dense_layers()
+        resolve_layer(layer, n, what)
+        return self.module.image.dense(pixels, layer)
 
     def encode_text(self, texts: Sequence[str]) -> torch.Tensor:  # noqa: D102
         if self.tokenizer is None:

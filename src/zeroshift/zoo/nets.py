@@ -48,6 +48,14 @@ class ConvEncoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
         return self.proj(self.features(x).mean(dim=(2, 3)))
 
+    #: the stages of ``features`` (stem + first conv at 1/4, then 1/8, then 1/16 of the input): (start, stop)
+    STAGES = ((0, 2), (2, 4), (4, 6))
+
+    def dense(self, x: torch.Tensor, stage: int = -1) -> torch.Tensor:
+        """The feature map ``(B, C, h, w)`` after stage ``stage`` (a negative index; -1: the map that is pooled)."""
+        stop = self.STAGES[stage][1]
+        return self.features[:stop](x)
+
 
 class ViTEncoder(nn.Module):
     """A small pre-norm Vision Transformer: patch embedding, class token, learned positions, transformer layers.
@@ -90,6 +98,16 @@ class ViTEncoder(nn.Module):
         tokens = self.patch_embed(x).flatten(2).transpose(1, 2)
         tokens = torch.cat([self.cls.expand(len(tokens), -1, -1), tokens], dim=1) + self.pos
         return self.proj(self.norm(self.blocks(tokens)[:, 0]))
+
+    def dense(self, x: torch.Tensor, block: int = -1) -> torch.Tensor:
+        """Patch tokens after block ``block`` (a negative index), before the final norm, as ``(B, C, h, w)``."""
+        grid = self.patch_embed(x)
+        h, w = grid.shape[-2:]
+        tokens = grid.flatten(2).transpose(1, 2)
+        tokens = torch.cat([self.cls.expand(len(tokens), -1, -1), tokens], dim=1) + self.pos
+        for layer in self.blocks.layers[: len(self.blocks.layers) + block + 1]:
+            tokens = layer(tokens)
+        return tokens[:, 1:].transpose(1, 2).reshape(len(tokens), -1, h, w)
 
 
 class TextEncoder(nn.Module):

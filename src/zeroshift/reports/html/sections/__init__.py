@@ -19,11 +19,15 @@ for _name, _target in {
     "effective_robustness": "zeroshift.reports.html.sections.effective_robustness:EffectiveRobustnessSection",
     "corruptions": "zeroshift.reports.html.sections.corruptions:CorruptionSection",
     "corruptions3d": "zeroshift.reports.html.sections.corruptions3d:Corruption3DSection",
+    "typographic": "zeroshift.reports.html.sections.typographic:TypographicSection",
+    "adversarial": "zeroshift.reports.html.sections.adversarial:AdversarialSection",
     "calibration": "zeroshift.reports.html.sections.calibration:CalibrationSection",
     "ood": "zeroshift.reports.html.sections.ood:OODSection",
     "shape_bias": "zeroshift.reports.html.sections.shape_bias:ShapeBiasSection",
     "factors": "zeroshift.reports.html.sections.factors:FactorSection",
     "six_factors": "zeroshift.reports.html.sections.six_factors:SixFactorSection",
+    "retrieval": "zeroshift.reports.html.sections.retrieval:RetrievalSection",
+    "correspondence": "zeroshift.reports.html.sections.correspondence:CorrespondenceSection",
 }.items():
     sections.register_lazy(_name, _target)
 

@@ -1,0 +1,102 @@
+"""The ``dense`` image kind: a model's dense features (a ViT's patch tokens, a CNN's feature map) per image.
+
+Beside ``local`` (GL-MCM's patch embeddings in the joint space, taken in the shared forward pass), ``dense`` holds
+:meth:`~zeroshift.models.base.ZeroShotModel.encode_dense` maps ``(C, h, w)`` of one block or stage (``layer``, a
+negative index), before any final norm or projection, not normalised, stored as float16. Correspondence needs the
+whole image, so the rows are taken on the **letterboxed** input of :class:`~zeroshift.models.dense.DenseGeometry`
+(the kind declares its own ``geometry``; the engine produces it in a pass of its own) rather than the model's
+classification crop. The fingerprint names the model, the pixels (shift, seed), the layer and the geometry.
+
+Example:
+    >>> kind = kinds.get("dense")
+    >>> kind.keyed_by, sorted(kind.params), kind.geometry is not None
+    ('image', ['layer'], True)
+
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from zeroshift.artefacts.base import artefact_kind, kinds
+from zeroshift.errors import UsageError
+from zeroshift.models.dense import DENSE_GEOMETRY_VERSION, DenseGeometry, layer_record
+from zeroshift.params import Param, negative_int
+
+#: how rows are stored (part of the fingerprint and the record)
+STORAGE = "float16"
+
+
+def _geometry(model: Any, params: Mapping[str, Any]) -> DenseGeometry:
+    return DenseGeometry(model.dense_input_size)
+
+
+def _fingerprint(scope: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    dense = scope.facts.dense or {}
+    return {
+        **scope.pixel_fingerprint(),
+        "precision": scope.precision,
+        "what": f"dense features ({STORAGE})",
+        "layer": int(params["layer"]),
+        "geometry": {"kind": "letterbox", "version": DENSE_GEOMETRY_VERSION, "side": dense.get("input_side")},
+    }
+
+
+def _compute(batch: Any, params: Mapping[str, Any]) -> Any:
+    import torch
+
+    model = batch.model
+    with torch.inference_mode():
+        maps = model.encode_dense(model.preprocess.normalize(batch.pixels), layer=int(params["layer"]))
+    return maps.to(torch.float16).cpu()
+
+
+def _check(scope: Any, params: Mapping[str, Any]) -> None:
+    why = unsupported(scope.facts, params["layer"])
+    if why is not None:
+        raise UsageError(f"{scope.facts.spec}: {why}")
+
+
+def unsupported(facts: Any, layer: int = -1) -> str | None:
+    """Why a model (its facts) cannot give dense features at ``layer``, or None when it can.
+
+    Example:
+        >>> from zeroshift.models.facts import ModelFacts
+        >>> facts = ModelFacts("zoo:x", {}, "zero_shot", "zoo", None, 100.0, 0.0, {}, {},
+        ...                    dense={"n_layers": 3, "layers_are": "stages"})
+        >>> unsupported(facts), unsupported(facts, -4)
+        (None, 'layer -4 does not exist: the model has 3 stages')
+
+    """
+    if facts.dense is None:
+        return f"no dense features (patch tokens or a feature map) from the {facts.backend} backend for this model"
+    n = int(facts.dense["n_layers"])
+    if not -n <= int(layer) <= -1:
+        return f"layer {layer} does not exist: the model has {n} {facts.dense['layers_are']}"
+    return None
+
+
+def _protocol(scope: Any, params: Mapping[str, Any], fp: str) -> dict[str, Any]:
+    dense = scope.facts.dense
+    return {
+        **layer_record(dense, int(params["layer"])),
+        "geometry": DenseGeometry(int(dense["input_side"])).record,
+        "storage": STORAGE,
+        "cache": "dense/" + fp,
+    }
+
+
+artefact_kind(
+    "dense",
+    description=f"dense features ({STORAGE})",
+    keyed_by="image",
+    fingerprint=_fingerprint,
+    compute=_compute,
+    params={"layer": Param(-1, "block or stage, a negative index (-1: the last)", check=negative_int)},
+    check=_check,
+    protocol=_protocol,
+    geometry=_geometry,
+)
+
+__all__ = ["kinds", "unsupported"]
