@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import zeroshift.artefacts.captions  # noqa: F401  (caption embeddings, keyed by text)
+import zeroshift.artefacts.depth  # noqa: F401  (depth maps of the clean images, for corruption3d)
 from zeroshift.artefacts import image, min_epsilon, text  # noqa: F401  (importing a module registers its kinds)
 from zeroshift.artefacts.base import ArtefactKind, ArtefactScope, ImageBatch, artefact_kind, kinds
 

@@ -131,6 +131,9 @@ class ArtefactKind:
         folder: cache folder (default: the name).
         depends: other kinds the computation reads (documentation and dry-run estimates).
         batches: text kinds: ``(keys, scope, params) -> lists of keys`` computed together (default: 64 at a time).
+        per_model: whether the rows depend on the evaluated model (default). A kind computed from the images alone
+            (e.g. depth maps shared by every model) sets False: its bank's fingerprint then leaves the model out and
+            names in ``fingerprint`` whatever of the model the rows do depend on (the input geometry).
         geometry: image kinds taken on other pixels than the model's own geometry: ``(model, params) -> geometry``
             (a picklable ``PIL image -> (3, H, W) tensor``); such kinds are produced in a pass of their own.
 
@@ -150,6 +153,7 @@ class ArtefactKind:
     folder: str = ""
     depends: tuple[str, ...] = ()
     batches: Callable[[list[str], Any, Mapping[str, Any]], Any] | None = None
+    per_model: bool = True
     geometry: Callable[[Any, Mapping[str, Any]], Any] | None = None
 
     def __post_init__(self) -> None:

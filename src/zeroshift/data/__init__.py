@@ -27,6 +27,7 @@ for _name, _target in {
     "imagenet_r": "zeroshift.data.imagenet:ImageNetR",
     "imagenet_a": "zeroshift.data.imagenet:ImageNetA",
     "imagenet_c": "zeroshift.data.imagenet:ImageNetC",
+    "imagenet_3dcc": "zeroshift.data.imagenet_3dcc:ImageNet3DCC",
     "objectnet": "zeroshift.data.objectnet:ObjectNet",
     "imagenet_d": "zeroshift.data.imagenet_d:ImageNetD",
     "factorworld": "zeroshift.data.factorworld.benchmarks:FactorWorldTest",

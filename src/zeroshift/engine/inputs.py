@@ -234,8 +234,40 @@ class ConditionInputs:
                     f"{shift.name}.prepare returned {len(self._shift_params)} rows for "
                     f"{len(self.condition.dataset)} samples"
                 )
+            needs = shift.needs() if shift is not None else {}
+            if needs:
+                self._shift_params = self._with_needs(needs, self._shift_params)
             self._shift_params_ready = True
         return self._shift_params
+
+    def _with_needs(
+        self, needs: Mapping[str, Mapping[str, Any]], prepared: list[dict[str, Any]] | None
+    ) -> list[dict[str, Any]]:
+        """The per-sample parameters with the rows of the artefacts the shift reads (``Shift.needs``).
+
+        They are artefacts of the clean images (the same samples without the shift), produced through the cache
+        before the shifted pixels are loaded; each sample's row goes under the kind's name.
+        """
+        ids = self.condition.dataset.sample_ids
+        out = [dict(p) for p in prepared] if prepared is not None else [{} for _ in ids]
+        clean = self._relate("clean", {})
+        for name, params in needs.items():
+            request = Request.of(name, params)
+            if request.kind.keyed_by != "image":
+                raise RuntimeError(f"shift {self.condition.shift.name} needs {name!r}, which is not keyed by image")
+            found, stats = self._runner.producer.images(clean, [request])
+            clean._note(name, stats)
+            rows = found[request]
+            position = {sid: j for j, sid in enumerate(rows.sample_ids)}
+            lacking = [sid for sid in ids if sid not in position]
+            if lacking:
+                raise UsageError(
+                    f"{self.condition.shift.canonical}: no {name} for {len(lacking)} of {len(ids)} images "
+                    f"(first: {lacking[0]})"
+                )
+            for i, sid in enumerate(ids):
+                out[i][name] = rows.rows[position[sid]]
+        return out
 
     def clean_outputs(self) -> Outputs:
         """Outputs of the same benchmark and label space without the shift (for ``Shift.prepare``)."""

@@ -134,7 +134,9 @@ class Producer:
 
     def bank_fingerprint(self, scope: Any, request: Request) -> str:
         """The fingerprint naming ``request``'s bank for the condition (read-only: nothing is loaded or written)."""
-        return fingerprint({"model": scope.model_fingerprint, **request.kind.fingerprint(scope, request.kwargs)})
+        # a kind computed from the images alone (per_model=False) is shared by every model
+        model = {"model": scope.model_fingerprint} if request.kind.per_model else {}
+        return fingerprint({**model, **request.kind.fingerprint(scope, request.kwargs)})
 
     def lacking(self, scope: Any, request: Request, keys: Sequence[str]) -> list[str]:
         """The content keys ``request``'s bank has neither a row nor a failure for, read from the chunks' sidecars

@@ -2,7 +2,7 @@
 
 Example:
     >>> shifts.names()
-    ['apgd', 'corruption', 'drop_words', 'fgsm', 'pgd', 'shuffle_words', 'typographic', 'typos']
+    ['apgd', 'corruption', 'corruption3d', 'drop_words', 'fgsm', 'pgd', 'shuffle_words', 'typographic', 'typos']
     >>> make_shift("corruption(severity=3, name='fog')").canonical
     "corruption(name='fog', severity=3)"
 
@@ -17,6 +17,7 @@ from zeroshift.specs import CallSpec
 shifts: Registry[type[Shift]] = Registry("shift")
 for _name, _target in {
     "corruption": "zeroshift.shifts.corruptions:Corruption",
+    "corruption3d": "zeroshift.shifts.corruption3d.shift:Corruption3D",
     "typographic": "zeroshift.shifts.typographic:Typographic",
     "fgsm": "zeroshift.shifts.attacks:FGSM",
     "pgd": "zeroshift.shifts.attacks:PGD",

@@ -48,7 +48,8 @@ class ShiftContext:
         seed: the per-image seed (see :func:`per_image_seed`).
         target: the sample's native class index (-1 where none).
         class_names: display names of the benchmark's native classes (for typographic attacks).
-        params: per-sample parameters prepared in the main process by :meth:`Shift.prepare`.
+        params: per-sample parameters prepared in the main process by :meth:`Shift.prepare`, and the rows of the
+            artefacts the shift declared in :meth:`Shift.needs` (by kind name).
 
     """
 
@@ -114,6 +115,19 @@ class Shift:
         ``context.dataset``.
         """
         return None
+
+    def needs(self) -> dict[str, dict[str, Any]]:
+        """Image artefacts of the **clean** images the shift reads, as ``{kind: params}`` (e.g. a depth map).
+
+        The engine produces them (cached, keyed by the kind's fingerprint and each image's content key) before the
+        shifted pixels are loaded and hands each image's row to ``apply`` as ``ShiftContext.params[kind]``.
+
+        Example:
+            >>> Shift().needs()
+            {}
+
+        """
+        return {}
 
     def label(self) -> str:
         """A readable name of the condition for reports (e.g. ``fog, severity 3``); subclasses say more."""

@@ -18,6 +18,7 @@ for _name, _target in {
     "accuracy": "zeroshift.reports.html.sections.accuracy:AccuracySection",
     "effective_robustness": "zeroshift.reports.html.sections.effective_robustness:EffectiveRobustnessSection",
     "corruptions": "zeroshift.reports.html.sections.corruptions:CorruptionSection",
+    "corruptions3d": "zeroshift.reports.html.sections.corruptions3d:Corruption3DSection",
     "typographic": "zeroshift.reports.html.sections.typographic:TypographicSection",
     "adversarial": "zeroshift.reports.html.sections.adversarial:AdversarialSection",
     "calibration": "zeroshift.reports.html.sections.calibration:CalibrationSection",

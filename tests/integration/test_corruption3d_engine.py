@@ -1,0 +1,93 @@
+"""3D corruptions through the engine on FactorWorld with its exact depth: bit-identical reruns, recorded protocol."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from zeroshift.engine.runner import Runner, RunOptions
+from zeroshift.specs import RunSpec
+
+MODEL = "zoo:clip-cnn-diverse"
+BENCH = "factorworld(n=24)"
+
+
+def features(cache, shift, workers, batch_size):
+    runner = Runner(RunOptions(cache_dir=cache, workers=workers, batch_size=batch_size, bootstrap=0))
+    outputs, stats, ctx = runner.outputs_for(RunSpec.make(MODEL, BENCH, shift))
+    bank = runner.cache.bank("features", stats.fingerprint, {})
+    return bank.get(ctx.dataset.content_keys()), stats
+
+
+@pytest.mark.slow  # starts loader worker processes
+def test_depth_corruptions_rerun_bit_identically_through_loader_workers(tmp_path):
+    clean, _ = features(tmp_path / "clean", None, 0, 24)
+    for k, shift in enumerate(
+        [
+            "corruption3d(name='z_motion_blur', severity=3, depth='factorworld')",  # random camera path per image
+            "corruption3d(name='bit_error', severity=5)",  # random byte errors per image
+        ]
+    ):
+        first, s1 = features(tmp_path / f"a{k}", shift, workers=0, batch_size=24)
+        # the zoo CNN's features depend on the batch size in the last bit, so only the workers change here
+        second, s2 = features(tmp_path / f"b{k}", shift, workers=2, batch_size=24)
+        assert s1.encoded == s2.encoded == 24 and s1.fingerprint == s2.fingerprint
+        assert torch.equal(first, second), shift
+        assert not torch.equal(first, clean)
+
+
+def test_a_3d_corruption_run_records_its_protocol_and_loses_accuracy_with_severity(tmp_path):
+    runner = Runner(RunOptions(cache_dir=tmp_path / "cache", workers=0, bootstrap=0))
+    clean = runner.run(RunSpec.make(MODEL, "factorworld(n=96)"))
+    top1 = []
+    for severity in (1, 5):
+        record = runner.run(
+            RunSpec.make(
+                MODEL, "factorworld(n=96)", f"corruption3d(name='far_focus', severity={severity}, depth='factorworld')"
+            )
+        )
+        top1.append(record.metric("top1").value)
+        shift = record.protocol["shift"]
+        assert shift["depth"]["depth_source"] == "factorworld" and shift["params"]["focus_level"] == 7
+    assert clean.metric("top1").value >= top1[0] > top1[1]
+
+
+def test_a_depth_models_maps_are_cached_and_shared_by_models_of_one_geometry(tmp_path, monkeypatch):
+    """A tiny random DPT through the real loading code; its maps are the DPT's own prediction on the clean pixels, and
+    a second runner (another model of the same geometry) makes zero depth inferences."""
+    from tests.unit.test_depth_sources import _tiny_dpt
+    from zeroshift.artefacts.depth import depth_source
+    from zeroshift.data import make_benchmark
+    from zeroshift.depth.model import DepthModel
+    from zeroshift.models import resolve_model
+
+    folder = _tiny_dpt(tmp_path / "tiny-dpt")
+    shift = f"corruption3d(name='fog_3d', severity=4, depth='dpt:{folder}')"
+    calls: list[int] = []
+    predict = DepthModel.predict
+
+    def counted(self, pixels):
+        calls.append(len(pixels))
+        return predict(self, pixels)
+
+    monkeypatch.setattr(DepthModel, "predict", counted)
+    depth_source.cache_clear()
+    first = Runner(RunOptions(cache_dir=tmp_path / "c", workers=0, bootstrap=0)).run(RunSpec.make(MODEL, BENCH, shift))
+    assert sum(calls) == 24
+    (depth,) = [r for r in first.counts["related"] if r["artefact"] == "depth"]
+    assert depth["encoded"] == 24 and first.protocol["shift"]["depth"]["depth_source"] == f"dpt:{folder}"
+    # the rows are the model's prediction on the clean pixels after the geometry, in 3DCC units
+    dataset = make_benchmark(BENCH, None).dataset()
+    geometry = resolve_model(MODEL).load().preprocess.geometry
+    pixels = torch.stack([geometry(dataset.load(i)[0]) for i in range(4)])
+    runner = Runner(RunOptions(cache_dir=tmp_path / "c", workers=0, bootstrap=0))
+    calls.clear()
+    depth_source.cache_clear()
+    other = runner.run(RunSpec.make("zoo:sup-cnn-small", BENCH, shift))
+    assert calls == []  # zero depth inferences: the maps come from the cache
+    (again,) = [r for r in other.counts["related"] if r["artefact"] == "depth"]
+    assert again["from_cache"] == 24 and again["fingerprint"] == depth["fingerprint"]
+    bank = runner.cache.bank("depth", depth["fingerprint"], {})
+    cached = bank.get(dataset.content_keys()[:4])
+    expected = depth_source(f"dpt:{folder}").load().predict(pixels)
+    assert torch.allclose(cached, torch.from_numpy(expected), atol=1e-5)
