@@ -279,7 +279,9 @@ def calibrate(
     position = {k: i for i, k in enumerate(corpus.keys())}
     indexed = np.array(sorted(position[k] for k in index.keys if k in position), dtype=np.int64)
     if len(indexed) == 0:
-        raise UsageError(f"no key of the index {index.folder} is in the corpus given; pass the corpus it was built from")
+        raise UsageError(
+            f"no key of the index {index.folder} is in the corpus given; pass the corpus it was built from"
+        )
     rng = np.random.default_rng(seed)
     picks = np.sort(rng.choice(indexed, size=min(n_sources, len(indexed)), replace=False))
     sources = [corpus.load(int(p))[0] for p in picks]

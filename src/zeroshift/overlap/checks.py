@@ -228,7 +228,9 @@ class PairSearch:
     protocol: dict[str, Any] = field(default_factory=dict)
 
 
-def similar_pairs(a: np.ndarray, b: np.ndarray | None = None, threshold: float = 0.95, block: int = PAIR_BLOCK) -> PairSearch:
+def similar_pairs(
+    a: np.ndarray, b: np.ndarray | None = None, threshold: float = 0.95, block: int = PAIR_BLOCK
+) -> PairSearch:
     """Every pair of rows with cosine at least ``threshold``: between ``a`` and ``b``, or within ``a`` (``i < j``).
 
     Rows are L2-normalised; the search runs over ``block x block`` tiles, so memory stays at one tile whatever the
@@ -271,7 +273,7 @@ def similar_pairs(a: np.ndarray, b: np.ndarray | None = None, threshold: float =
             ii.append(r + r0)
             jj.append(c + c0)
             cc.append(tile[r, c])
-    cat = (lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt))  # noqa: E731
+    cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)  # noqa: E731
     best_out = np.where(np.isfinite(best), best, np.nan).astype(np.float32)
     return PairSearch(
         cat(ii, np.int64),
@@ -391,7 +393,9 @@ def between_duplicates(
         matches[i].append(ids_b[j])
     boot = {**DEFAULT_BOOTSTRAP, **(boot or {})}
     metrics = [
-        mean_with_ci(flagged.astype(np.float64), "cross_duplicate_rate", False, boot, {"n": n_a, "n_other": len(ids_b)}),
+        mean_with_ci(
+            flagged.astype(np.float64), "cross_duplicate_rate", False, boot, {"n": n_a, "n_other": len(ids_b)}
+        ),
         MetricValue("cross_groups", float(len(set(labels[labels >= 0].tolist()))), False),
     ]
     protocol = {"check": "between-benchmark duplicates", **pairs.protocol,

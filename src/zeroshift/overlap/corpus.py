@@ -606,8 +606,10 @@ def _is_webdataset(path: Path) -> bool:
     text = str(path)
     if "{" in text or path.suffix == ".tar":
         return True
-    return path.is_dir() and any(p.suffix == ".tar" for p in path.iterdir()) and not any(
-        p.suffix.lower() in IMAGE_EXTENSIONS for p in path.iterdir()
+    return (
+        path.is_dir()
+        and any(p.suffix == ".tar" for p in path.iterdir())
+        and not any(p.suffix.lower() in IMAGE_EXTENSIONS for p in path.iterdir())
     )
 
 

@@ -12,7 +12,8 @@ for an approximate index the trained FAISS index ``index.faiss``; the manifest t
 
 **Index type by size** (:func:`plan_index`, recorded in the manifest): exact ``IndexFlatIP`` up to
 :data:`EXACT_LIMIT` rows (it is ``vectors.npy`` itself, loaded into FAISS on open); beyond it ``IVF{nlist},PQ{m}``
-with ``nlist = round(4 sqrt(N))`` coarse cells, ``m`` 8-bit sub-quantisers (the largest of 64, 48, 32, 24, 16, 8,
+with ``nlist = round(4 sqrt(N))`` coarse cells (at most N/39: FAISS's k-means wants 39 rows a
+centroid), ``m`` 8-bit sub-quantisers (the largest of 64, 48, 32, 24, 16, 8,
 4, 2, 1 that divides D with at least 4 dimensions each), ``nprobe = max(16, round(sqrt(nlist)))`` cells visited,
 trained on a seeded sample of ``40 nlist`` rows; or HNSW (``HNSW32,Flat``) on request. The candidates an
 approximate index returns are re-ranked by their exact cosine from ``vectors.npy`` (memory-mapped), so a
@@ -520,9 +521,13 @@ class OverlapIndex:
         folder = Path(folder)
         manifest = read_manifest(folder)
         if manifest is None:
-            raise UsageError(f"{folder} holds no overlap index (no manifest.json); build one with zeroshift overlap index")
+            raise UsageError(
+                f"{folder} holds no overlap index (no manifest.json); build one with zeroshift overlap index"
+            )
         if manifest.get("format") != FORMAT:
-            raise UsageError(f"{folder} holds an index of format {manifest.get('format')}; this zeroshift reads {FORMAT}")
+            raise UsageError(
+                f"{folder} holds an index of format {manifest.get('format')}; this zeroshift reads {FORMAT}"
+            )
         if manifest.get("status") != "complete":
             done = len(list((folder / "chunks").glob("*.json"))) if (folder / "chunks").is_dir() else 0
             raise UsageError(
@@ -552,10 +557,10 @@ class OverlapIndex:
         Example:
             >>> from types import SimpleNamespace
             >>> idx = SimpleNamespace(model=ModelRef("zoo:a", "fa"), folder=Path("idx"))
-            >>> OverlapIndex.require_model(idx, ModelRef("zoo:b", "fb"))
+            >>> OverlapIndex.require_model(idx, ModelRef("zoo:b", "fb"))  # doctest: +ELLIPSIS
             Traceback (most recent call last):
             ...
-            zeroshift.errors.UsageError: the index idx was built with features of zoo:a (fingerprint fa), but the check uses zoo:b (fingerprint fb); check with -m zoo:a or build an index with zoo:b
+            zeroshift.errors.UsageError: the index idx was built with features of zoo:a (fingerprint fa), but the ...
 
         """
         if not self.model.same(model):

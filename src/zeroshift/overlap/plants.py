@@ -120,7 +120,9 @@ def load_plants(names: Sequence[str] | None = None) -> list[Plant]:
         steps = tuple(dict(s) for s in table[name]["steps"])
         for step in steps:
             if step.get("kind") not in PLANT_KINDS:
-                raise SpecError(f"plant {name!r}: unknown step kind {step.get('kind')!r}; known: {', '.join(PLANT_KINDS)}")
+                raise SpecError(
+                    f"plant {name!r}: unknown step kind {step.get('kind')!r}; known: {', '.join(PLANT_KINDS)}"
+                )
         plants.append(Plant(name, table[name]["group"], steps))
     return plants
 
