@@ -25,22 +25,30 @@ def evaluate(
     prompts: str = "openai",
     label_space: str | None = None,
     seed: int = 0,
+    metrics: tuple[str, ...] | None = None,
+    metric_params: dict[str, dict[str, Any]] | None = None,
     **options: Any,
 ) -> RunRecord:
     """Evaluate one model on one benchmark (optionally under a shift) and return its RunRecord.
 
-    ``options`` are :class:`zeroshift.engine.runner.RunOptions` fields (``data_root``, ``store``, ``device``,
-    ``batch_size``, ``limit``...). Without ``store`` the record is returned but not stored.
+    ``metrics`` are metric groups instead of the benchmark's defaults and ``metric_params`` their parameters
+    (``{"calibration": {"n_bins": 10}}``); ``options`` are :class:`zeroshift.engine.options.RunOptions` fields
+    (``data_root``, ``store``, ``device``, ``batch_size``, ``limit``...). Without ``store`` the record is returned but
+    not stored. The item is checked before any work, as the command line does.
 
     Example:
         >>> rec = evaluate("zoo:clip-vit-diverse", "factorworld", limit=64)  # doctest: +SKIP
         >>> rec.metric("top1").value  # doctest: +SKIP
         0.93
     """
+    from zeroshift.engine.plan import PlanItem
     from zeroshift.engine.runner import Runner, RunOptions
     from zeroshift.specs import RunSpec
 
-    return Runner(RunOptions(**options)).run(RunSpec.make(model, benchmark, shift, prompts, label_space, seed))
+    runner = Runner(RunOptions(**options))
+    item = PlanItem(RunSpec.make(model, benchmark, shift, prompts, label_space, seed), metrics, metric_params or {})
+    runner.check(item)
+    return runner.run(item)
 
 
 def list_benchmarks() -> list[str]:
@@ -59,9 +67,9 @@ def list_shifts() -> list[str]:
 
 def list_metrics() -> list[str]:
     """Names of the registered metric groups."""
-    from zeroshift.metrics import metrics
+    from zeroshift.metrics import groups
 
-    return metrics.names()
+    return groups.names()
 
 
 def list_models() -> list[str]:

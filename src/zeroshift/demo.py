@@ -23,7 +23,7 @@ from typing import Any
 
 from zeroshift.errors import SpecError, UsageError
 from zeroshift.results.schema import RunRecord
-from zeroshift.specs import CallSpec, RunSpec
+from zeroshift.specs import CallSpec
 from zeroshift.suites import SuiteRun, expand_suite, load_suite
 
 
@@ -60,7 +60,7 @@ def _expand_models(entries: list[str]) -> list[str]:
 def _missing_name(run: SuiteRun) -> str | None:
     """The first registry name a run uses that is not installed (None when all are)."""
     from zeroshift.data import benchmarks
-    from zeroshift.metrics import metrics
+    from zeroshift.metrics import groups as metrics
     from zeroshift.shifts import shifts
 
     checks = [("benchmark", benchmarks, CallSpec.parse(run.benchmark).name)]
@@ -207,6 +207,7 @@ def run_demo(
         on_record: called with each RunRecord as it is written.
 
     """
+    from zeroshift.engine.plan import plan as plan_items
     from zeroshift.engine.runner import Runner, RunOptions
 
     started = time.perf_counter()
@@ -228,18 +229,16 @@ def run_demo(
         skip_existing=True,
     )
     runner = Runner(options)
-    records: list[RunRecord] = []
-    kinds = {model: runner.model_facts(runner.handle(model))["kind"] for model in plan.models}
     # benchmark-major order: the images of one benchmark are rendered once and reused by every model
-    for run in plan.runs:
-        for model in plan.models:
-            prompt_sets = list(run.prompts or ["openai"]) if kinds[model] == "zero_shot" else ["openai"]
-            for prompts in prompt_sets:
-                runner.options.metrics = run.metrics
-                record = runner.run(RunSpec.make(model, run.benchmark, run.shift, prompts, run.label_space))
-                records.append(record)
-                if on_record is not None:
-                    on_record(record)
+    items = plan_items(plan.models, plan.runs, facts=runner.model_facts, order="benchmark")
+    for item in items:  # every item is checked before the first one runs
+        runner.check(item)
+    records: list[RunRecord] = []
+    for item in items:
+        record = runner.run(item)
+        records.append(record)
+        if on_record is not None:
+            on_record(record)
     from zeroshift.reports.html import build_report
 
     notes = list(plan.notes)

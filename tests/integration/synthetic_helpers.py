@@ -46,7 +46,7 @@ def predicted_layout(root: Path, model: str, n: int, cache_dir: Path, prompts: s
     staging = root / "staging"
     build_wnid_layout(staging / "imagenet" / "val", photo_wnids(n))
     runner = Runner(RunOptions(data_root=staging, cache_dir=cache_dir, workers=0, bootstrap=0))
-    outputs, _, _ = runner.outputs_for(RunSpec.make(model, "imagenet", None, prompts))
+    outputs = runner.outputs(RunSpec.make(model, "imagenet", None, prompts))
     wnids = imagenet_wnids()
     labelled = root / "labelled"
     for sid, pred in zip(outputs.sample_ids, outputs.logits.argmax(dim=1).tolist(), strict=True):

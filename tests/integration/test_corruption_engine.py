@@ -12,7 +12,8 @@ from zeroshift.specs import RunSpec
 
 def features(root, cache, shift, workers, batch_size, seed=0):
     runner = Runner(RunOptions(data_root=root, cache_dir=cache, workers=workers, batch_size=batch_size, bootstrap=0))
-    outputs, stats, ctx = runner.outputs_for(RunSpec.make(TIMM, "imagenet", shift, seed=seed))
+    ctx = runner.inputs(RunSpec.make(TIMM, "imagenet", shift, seed=seed))
+    stats = ctx.stats
     bank = runner.cache.bank("features", stats.fingerprint, {})
     return bank.get(ctx.dataset.content_keys()), stats
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from zeroshift.data import make_benchmark
 from zeroshift.demo import demo_plan, run_demo
@@ -55,3 +56,19 @@ def test_running_the_demo_again_reuses_its_records(quick_demo):
     again = run_demo(out, quick=True, progress=False, cache_dir=out.parent / "fresh-cache")
     assert {r.run_id for r in again.records} == before  # every condition came back from the store
     assert Store(str(out / "results.db")).count() == len(before)  # and nothing was written twice
+
+
+def test_quick_demo_numbers_equal_the_snapshot(quick_demo):
+    """Every metric value, interval and scalar detail of the quick demo, field by field, to 1e-9.
+
+    The snapshot was taken before the contract redesign (issue 10), which changed no number, and updated once for
+    issue 11's intended changes only: FPR@95 at the reference operating point, MCM with its papers' single template,
+    and the lower (order-statistic) median of minimal epsilons (30 fields; nothing else moved). Regenerate it with
+    ``python -m tests.snapshot STORE tests/data/demo_quick_snapshot.json.gz`` only for a change meant to move numbers.
+    """
+    from tests.snapshot import compare, load, snapshot
+
+    out, _ = quick_demo
+    before = load(str(Path(__file__).parents[1] / "data" / "demo_quick_snapshot.json.gz"))
+    problems = compare(before, snapshot(Store(str(out / "results.db")).records()))
+    assert not problems, f"{len(problems)} differences, e.g.:\n" + "\n".join(problems[:20])

@@ -28,7 +28,7 @@ def test_written_class_reaches_the_metric_group(data):
     model = data[0]
     runner = runner_for(data)
     clean = runner.run(RunSpec.make(model, "imagenet", None, "simple"))
-    clean_out, _, _ = runner.outputs_for(RunSpec.make(model, "imagenet", None, "simple"))
+    clean_out = runner.outputs(RunSpec.make(model, "imagenet", None, "simple"))
     labels = np.asarray(clean.samples.labels)
     for text in ("random", "confusable", "correct"):
         record = runner.run(RunSpec.make(model, "imagenet", f"typographic(text='{text}')", "simple"))

@@ -3,8 +3,8 @@ import pytest
 import torch
 from sklearn.metrics import balanced_accuracy_score, top_k_accuracy_score
 
+from zeroshift.core.outputs import Outputs
 from zeroshift.data.base import LabelSpace
-from zeroshift.engine.outputs import Outputs
 from zeroshift.metrics.accuracy import accuracy_group, mean_per_class_recall, topk_correct
 from zeroshift.metrics.base import bootstrap_ci
 

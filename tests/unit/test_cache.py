@@ -3,7 +3,7 @@ import multiprocessing as mp
 
 import torch
 
-from zeroshift.engine.cache import Cache, VectorBank
+from zeroshift.core.vectors import Cache, VectorBank
 
 
 def test_rows_round_trip_and_failures(tmp_path):

@@ -7,8 +7,9 @@ import pytest
 import torch
 from scipy.special import log_softmax, softmax
 
+from zeroshift.core.numeric import finite_rows
+from zeroshift.core.outputs import Outputs
 from zeroshift.data.base import LabelSpace
-from zeroshift.engine.outputs import Outputs
 from zeroshift.errors import UsageError
 from zeroshift.metrics.calibration import (
     adaptive_calibration_error,
@@ -17,7 +18,6 @@ from zeroshift.metrics.calibration import (
     confidence_and_correct,
     equal_width_bin_index,
     expected_calibration_error,
-    finite_rows,
     maximum_calibration_error,
     negative_log_likelihood,
     reliability_bins,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from zeroshift.core.outputs import Outputs
 from zeroshift.data.imagenet import ImageNetR, ImageNetVal
-from zeroshift.engine.outputs import Outputs
 from zeroshift.metrics.class_subsets import class_subsets, class_subsets_group, subset_correct
 
 

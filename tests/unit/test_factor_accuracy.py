@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from zeroshift.metrics import metrics
+from zeroshift.metrics import groups as metrics
 from zeroshift.metrics.accuracy import accuracy_group
 
 

@@ -13,6 +13,7 @@ from zeroshift.data.factorworld.sampler import sample_params, split_recipe, trai
 from zeroshift.data.factorworld.shapes import SHAPES, place
 from zeroshift.data.factorworld.world import world
 from zeroshift.errors import SpecError
+from zeroshift.metrics.group import StandaloneInputs
 
 
 def test_rendering_is_a_pure_function_of_split_seed_and_index():
@@ -192,7 +193,7 @@ def test_texture_labels_are_exact():
 def test_cue_conflict_texture_class_feeds_the_shape_bias_group():
     import torch
 
-    from zeroshift.engine.outputs import Outputs
+    from zeroshift.core.outputs import Outputs
     from zeroshift.metrics.shape_bias import shape_bias_group
 
     bench = make_benchmark("factorworld_cue_conflict(n=64)", None)
@@ -201,17 +202,12 @@ def test_cue_conflict_texture_class_feeds_the_shape_bias_group():
     assert data.meta["texture_class"] == [classes.index(t) for t in data.meta["texture_label"]]
     assert "shape_bias" in bench.metric_groups
 
-    class Ctx:
-        benchmark = bench
-
-        def save_column(self, name, values):
-            pass
-
     def bias(decisions):
         logits = torch.zeros(len(data), 16)
         logits[torch.arange(len(data)), torch.as_tensor(decisions)] = 1.0
         out = Outputs(data.sample_ids, data.targets, logits, None, bench.label_space(), meta=data.meta)
-        return {m.name: m.value for m in shape_bias_group(out, Ctx(), n_boot=50)}["shape_bias"]
+        inputs = StandaloneInputs(out, benchmark=bench)
+        return {m.name: m.value for m in shape_bias_group(out, inputs, n_boot=50)}["shape_bias"]
 
     textures = np.asarray(data.meta["texture_class"])
     assert bias(data.targets) == 1.0  # always the shape
@@ -223,7 +219,7 @@ def test_cue_conflict_texture_class_feeds_the_shape_bias_group():
 def test_ood_split_is_scored_against_its_in_distribution_split():
     bench = make_benchmark("factorworld_ood(n=20)", None)
     assert bench.metric_groups == ("ood",)
-    assert bench.id_spec == "factorworld"
+    assert bench.in_distribution == "factorworld"
     assert bench.id_benchmark().canonical == "factorworld(n=1000, seed=0)" and bench.id_benchmark().labelled
     assert make_benchmark("factorworld_ood(id='factorworld(n=50)')", None).id_benchmark().params["n"] == 50
     with pytest.raises(SpecError, match="in-distribution set must be a labelled benchmark"):
@@ -231,11 +227,11 @@ def test_ood_split_is_scored_against_its_in_distribution_split():
 
 
 def test_held_out_shifts_name_the_clean_split_as_in_distribution():
-    from zeroshift.reports.html.measurements import er_baseline, in_distribution_of
-
     for name in ("factorworld_sketch", "factorworld_rendition", "factorworld_backgrounds", "factorworld_combos"):
-        assert in_distribution_of(name) == "factorworld"
-    assert in_distribution_of("factorworld") is None
-    # effective robustness on FactorWorld shifts: the supervised zoo classifiers are the baseline population
-    assert er_baseline("factorworld(n=200)") == {"kind": "fixed_head", "training_data": "FactorWorld-narrow"}
-    assert er_baseline("imagenet") == {"kind": "fixed_head", "training_data": "ImageNet-1k"}
+        condition = make_benchmark(name, None).condition()
+        assert condition["in_distribution"] == "factorworld(n=1000, seed=0)" and condition["kind"] == "natural_shift"
+        # effective robustness on FactorWorld shifts: the supervised zoo classifiers are the baseline population
+        assert condition["training_set"] == "FactorWorld-narrow"
+    clean = make_benchmark("factorworld", None).condition()
+    assert clean["in_distribution"] is None and clean["kind"] == "in_distribution"
+    assert make_benchmark("imagenet_sketch", None).condition()["training_set"] == "ImageNet-1k"

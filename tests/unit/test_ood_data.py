@@ -82,7 +82,7 @@ def test_ood_folder_finds_images_at_any_depth_and_keys_on_an_absolute_path(tmp_p
 
 
 def test_the_pairing_is_checked_and_canonical() -> None:
-    assert make_benchmark("ood_folder(path='/x', id=\"imagenet(split='val')\")", None).id_spec == "imagenet"
+    assert make_benchmark("ood_folder(path='/x', id=\"imagenet(split='val')\")", None).in_distribution == "imagenet"
     paired = make_benchmark("ood_folder(path='/x', id='imagenet_r')", None)
     assert paired.label_spaces == ("subset", "full")  # the in-distribution set's label spaces
     assert len(paired.label_space().class_names) == 200
@@ -97,7 +97,7 @@ def test_the_pairing_is_checked_and_canonical() -> None:
 
 
 def test_in_space_rescores_full_outputs_over_a_subset() -> None:
-    from zeroshift.engine.outputs import LocalOutputs, Outputs
+    from zeroshift.core.outputs import LocalOutputs, Outputs
 
     bench = make_benchmark("imagenet_o", None)
     full, subset = bench.label_space("full"), bench.label_space("subset")

@@ -7,8 +7,8 @@ import pytest
 import torch
 from scipy.special import logsumexp, softmax
 
+from zeroshift.core.outputs import LocalOutputs
 from zeroshift.data.base import LabelSpace
-from zeroshift.engine.outputs import LocalOutputs
 from zeroshift.errors import SpecError, UsageError
 from zeroshift.metrics.base import stratified_bootstrap
 from zeroshift.metrics.ood import (
@@ -51,7 +51,7 @@ def test_metrics_match_scikit_learn_with_and_without_ties(seed: int) -> None:
     ood_s = rng.normal(0.0, 1.3, n_ood)
     if seed % 2:  # coarse rounding: many ties within and across the two sets
         id_s, ood_s = np.round(id_s, 1), np.round(ood_s, 1)
-    ours, ref = detection_metrics(id_s, ood_s), sklearn_reference(id_s, ood_s)
+    ours, ref = detection_metrics(id_s, ood_s, rule="min_tpr"), sklearn_reference(id_s, ood_s)
     for key in ("auroc", "aupr_in", "aupr_out", "fpr95"):
         assert ours[key] == pytest.approx(ref[key], abs=1e-12), key
 
@@ -60,12 +60,16 @@ def test_fpr_at_95_hand_computed_with_ties() -> None:
     # 20 ID scores: >=5: 3, >=4: 7, >=3: 12, >=2: 17 (85%), >=1: 20 (100%) -> the threshold is 1
     id_s = np.array([5] * 3 + [4] * 4 + [3] * 5 + [2] * 5 + [1] * 3, dtype=float)
     ood_s = np.array([1, 1, 0, 0, 2, 0, 0, 0, 0, 0], dtype=float)
-    assert fpr_at_tpr(id_s, ood_s) == (0.3, 1.0, 1.0)  # OOD tied with the threshold (two 1s) are accepted
+    for rule in ("min_tpr", "reference"):  # 100% is the closest recall to 95% too
+        assert fpr_at_tpr(id_s, ood_s, rule=rule) == (0.3, 1.0, 1.0)  # OOD tied with the threshold are accepted
     # exactly 95%: 19 of 20 ID at >= 2; the OOD scores tied at 2 count as false positives
     id_s = np.array([3] * 10 + [2] * 9 + [0], dtype=float)
     ood_s = np.array([2, 2, 1, 0, 0, 0, 0, 0], dtype=float)
-    assert fpr_at_tpr(id_s, ood_s) == (0.25, 2.0, 0.95)
-    assert detection_metrics(id_s, ood_s)["fpr95"] == sklearn_reference(id_s, ood_s)["fpr95"] == 0.25
+    assert fpr_at_tpr(id_s, ood_s, rule="min_tpr") == (0.25, 2.0, 0.95)
+    # the reference rule also stops at recall 0.95, but of the runs with that recall takes the lowest threshold:
+    # the OOD score 1 (no ID there) is accepted as well
+    assert fpr_at_tpr(id_s, ood_s) == (0.375, 1.0, 0.95)
+    assert detection_metrics(id_s, ood_s, rule="min_tpr")["fpr95"] == sklearn_reference(id_s, ood_s)["fpr95"] == 0.25
 
 
 def test_hand_computed_auroc_and_average_precision() -> None:

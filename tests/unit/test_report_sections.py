@@ -1,7 +1,6 @@
 import json
 import math
 import re
-import sys
 import types
 from types import SimpleNamespace
 
@@ -10,12 +9,15 @@ import pytest
 
 from tests.report_fixtures import synthetic_records
 from zeroshift.metrics.base import MetricValue
-from zeroshift.reports.html import measurements as M
 from zeroshift.reports.html.data import Condition, ReportData
+from zeroshift.reports.html.sections import corruptions as corruption_section
+from zeroshift.reports.html.sections import effective_robustness as er_section
+from zeroshift.reports.html.sections import factors as factor_section
 from zeroshift.reports.html.sections import ordered
+from zeroshift.reports.html.sections import shape_bias as shape_section
 from zeroshift.reports.html.sections.common import in_distribution
 from zeroshift.reports.html.sections.corruptions import CorruptionSection, grid
-from zeroshift.reports.html.sections.effective_robustness import EffectiveRobustnessSection, pairs, store_fit
+from zeroshift.reports.html.sections.effective_robustness import EffectiveRobustnessSection, pairs
 from zeroshift.reports.html.sections.factors import FactorSection
 from zeroshift.reports.html.sections.shape_bias import ShapeBiasSection
 from zeroshift.reports.html.sections.shape_bias import per_category as per_category_of
@@ -23,6 +25,8 @@ from zeroshift.reports.html.sections.six_factors import SixFactorSection, groups
 from zeroshift.results.schema import RunRecord
 
 IMAGENET = "imagenet(split='val')"
+FW = "factorworld(n=1000, seed=0)"
+FW_SKETCH = "factorworld_sketch(n=1000, seed=0)"
 
 
 def rec(model, benchmark, metrics, shift=None, space="full", prompts="openai", **info):
@@ -111,35 +115,56 @@ def test_sections_render_only_with_their_measurements():
     assert missing["calibration"] == ["ece"] and missing["shape_bias"] == ["shape_bias"]
 
 
-def test_fallback_trend_recovers_the_line_and_effective_robustness(monkeypatch):
-    monkeypatch.setitem(M.PROVIDERS, "effective_robustness", "zeroshift_absent_analysis:analyze")  # the fallback
+def test_store_trend_recovers_the_line_and_effective_robustness_with_intervals():
     slope, intercept = 0.8, -0.5
     records = []
-    for i, acc in enumerate((0.55, 0.65, 0.72, 0.8)):  # ImageNet-1k classifiers exactly on the trend
-        m = f"timm:sup{i}"
-        info = {"kind": "fixed_head", "training_data": "ImageNet-1k"}
-        records.append(rec(m, IMAGENET, [top1(acc)], **info))
-        records.append(rec(m, "imagenet_sketch", [top1(sigmoid(slope * logit(acc) + intercept))], **info))
-    records.append(rec("zoo:clip", IMAGENET, [top1(0.6)]))
-    records.append(rec("zoo:clip", "imagenet_sketch", [top1(0.5)]))
-    # a random-init classifier is not part of the ImageNet-1k baseline population
-    records.append(rec("random:timm/x", IMAGENET, [top1(0.001)], kind="fixed_head", training_data="none (random init)"))
-    records.append(rec("random:timm/x", "imagenet_sketch", [top1(0.3)], kind="fixed_head", training_data="none"))
+    for i, acc in enumerate((0.55, 0.65, 0.72, 0.8)):  # supervised FactorWorld classifiers exactly on the trend
+        m = f"zoo:sup{i}"
+        info = {"kind": "fixed_head", "training_data": "FactorWorld-narrow"}
+        records.append(rec(m, FW, [top1(acc)], space="native", **info))
+        records.append(rec(m, FW_SKETCH, [top1(sigmoid(slope * logit(acc) + intercept))], space="native", **info))
+    records.append(rec("zoo:clip", FW, [top1(0.6)], space="native"))
+    records.append(rec("zoo:clip", FW_SKETCH, [top1(0.5)], space="native"))
+    # a classifier trained on another distribution is not part of the baseline population
+    records.append(rec("zoo:other", FW, [top1(0.3)], space="native", kind="fixed_head", training_data="elsewhere"))
+    records.append(rec("zoo:other", FW_SKETCH, [top1(0.3)], space="native", kind="fixed_head", training_data="x"))
     data = ReportData(records)
-    assert [(a.benchmark, b.benchmark) for a, b in pairs(data)] == [("imagenet_sketch", IMAGENET)]
+    assert [(a.benchmark, b.benchmark) for a, b in pairs(data)] == [(FW_SKETCH, FW)]
     section = EffectiveRobustnessSection()
     plot = section.analyse(data)[0][0]
-    assert plot.trend.formula == f"logit(acc_shift) = {slope:.3f} * logit(acc_id) + {intercept:.3f}"
+    assert f"logit(acc_shift) = {slope:.3f} * logit(acc_id) + {intercept:.3f}" in plot.protocol["fit"]
     assert plot.trend.predict(0.9) == pytest.approx(sigmoid(slope * logit(0.9) + intercept))
-    assert "4 supervised ImageNet-1k models" in plot.trend.source
+    assert "4 supervised FactorWorld-narrow models" in plot.trend.source
     content = section.build(data)
     row = next(r for r in content.figures[0].rows if r["model"] == "zoo:clip")
     assert row["effective_robustness"] == pytest.approx(0.5 - sigmoid(slope * logit(0.6) + intercept))
+    # the one trend fit gives intervals (a population exactly on a line: the interval is the point)
+    assert row["effective_robustness_ci_low"] == pytest.approx(row["effective_robustness"], abs=1e-9)
     assert row["relative_robustness"] == pytest.approx(0.5 / 0.6)
     summary = section.summary(data)[0].values
     clip = next(e.id for e in data.entries if e.model == "zoo:clip")
     assert summary[clip].value == pytest.approx(row["effective_robustness"])
-    assert store_fit([(0.5, 0.4), (0.6, 0.5)]) is None  # too few models for a fit
+
+
+def test_no_store_trend_with_fewer_than_three_supervised_models():
+    records = []
+    for i, (acc, shifted) in enumerate(((0.5, 0.4), (0.6, 0.5))):
+        info = {"kind": "fixed_head", "training_data": "FactorWorld-narrow"}
+        records += [rec(f"zoo:s{i}", FW, [top1(acc)], space="native", **info)]
+        records += [rec(f"zoo:s{i}", FW_SKETCH, [top1(shifted)], space="native", **info)]
+    plot = EffectiveRobustnessSection().analyse(ReportData(records))[0][0]
+    assert plot.trend is None and plot.protocol["fit"] == "none" and "fewer than 3" in plot.notes[0]
+
+
+def test_effective_robustness_shows_distribution_shifts_only():
+    records = [
+        rec("zoo:a", FW, [top1(0.9)], space="native"),
+        rec("zoo:a", FW, [top1(0.5)], space="native", shift="pgd(eps='2/255')"),
+        rec("zoo:a", FW, [top1(0.6)], space="native", shift="corruption(name='fog', severity=3)"),
+        rec("zoo:a", FW, [top1(0.7)], space="native", shift="typographic(text='random')"),
+        rec("zoo:a", FW_SKETCH, [top1(0.6)], space="native"),
+    ]
+    assert [a.benchmark for a, _ in pairs(ReportData(records))] == [FW_SKETCH]
 
 
 def test_trend_and_points_come_from_the_analysis_module_when_installed(monkeypatch):
@@ -173,9 +198,8 @@ def test_trend_and_points_come_from_the_analysis_module_when_installed(monkeypat
         np.array([0.5, 0.6, 0.7]),
         np.array([0.3, 0.4, 0.5]),
     )
-    monkeypatch.setitem(sys.modules, "fake_er", module)
-    monkeypatch.setitem(M.PROVIDERS, "effective_robustness", "fake_er:analyze_effective_robustness")
-    monkeypatch.setitem(M.PROVIDERS, "er_population", "fake_er:baseline_points")
+    monkeypatch.setattr(er_section, "analyze_effective_robustness", module.analyze_effective_robustness)
+    monkeypatch.setattr(er_section, "baseline_points", module.baseline_points)
     data = ReportData(
         [
             rec("zoo:a", IMAGENET, [top1(0.6)]),
@@ -192,6 +216,7 @@ def test_trend_and_points_come_from_the_analysis_module_when_installed(monkeypat
     assert v2.rows[0]["effective_robustness_ci_low"] == 0.01
     assert v2.svg.count("baseline population") == 3  # the published population, in grey
     assert by_title["imagenet_sketch"].protocol["fit"] == "none"
+    assert v2.title == f"imagenet_v2 vs {IMAGENET}"  # the in-distribution set the records name
     assert content.notes == ["zoo:a (openai): imagenet_r has no matching imagenet run"]
 
 
@@ -215,8 +240,7 @@ def test_corruption_grid_curves_and_mce_from_the_analysis(monkeypatch):
 
     module = types.ModuleType("fake_corruption")
     module.corruption_summary = corruption_summary
-    monkeypatch.setitem(sys.modules, "fake_corruption", module)
-    monkeypatch.setitem(M.PROVIDERS, "corruption_summary", "fake_corruption:corruption_summary")
+    monkeypatch.setattr(corruption_section, "corruption_summary", module.corruption_summary)
     section = CorruptionSection()
     content = section.build(data)
     assert len(seen["records"]) == len(records)
@@ -232,7 +256,7 @@ def test_corruption_grid_curves_and_mce_from_the_analysis(monkeypatch):
 def test_shape_bias_per_category_and_humans(monkeypatch, tmp_path):
     per_category = {"dog": {"shape": 7, "texture": 3, "shape_bias": 0.7, "ci_low": 0.5, "ci_high": 0.9}}
     records = [
-        rec("zoo:a", "cue_conflict", [MetricValue("shape_bias", 0.4, True), MetricValue("shape_bias_cat", 0.2, True)]),
+        rec("zoo:a", "cue_conflict", [MetricValue("shape_bias", 0.4, True, details={"per_category": {"cat": 0.2}})]),
         rec("zoo:b", "cue_conflict", [MetricValue("shape_bias", 0.6, True, details={"per_category": per_category})]),
     ]
     data = ReportData(records)
@@ -245,8 +269,7 @@ def test_shape_bias_per_category_and_humans(monkeypatch, tmp_path):
     module.human_reference = lambda folder: SimpleNamespace(
         shape_bias=0.96, per_category={"dog": 0.98}, n_subjects=10, source=str(folder)
     )
-    monkeypatch.setitem(sys.modules, "fake_shape", module)
-    monkeypatch.setitem(M.PROVIDERS, "human_shape_bias", "fake_shape:human_reference")
+    monkeypatch.setattr(shape_section, "human_shape_bias", module.human_reference)
     content = ShapeBiasSection().build(ReportData(records, references={"humans": tmp_path}))
     assert content.figures[0].protocol["human reference"].startswith("0.960, pooled over the trials of 10 observers")
     assert "humans" in content.figures[0].svg
@@ -322,8 +345,7 @@ def test_imagenet_x_breakdown_from_the_analysis(monkeypatch, tmp_path):
 
     module = types.ModuleType("fake_inx")
     module.analyze_imagenet_x = analyze
-    monkeypatch.setitem(sys.modules, "fake_inx", module)
-    monkeypatch.setitem(M.PROVIDERS, "imagenet_x", "fake_inx:analyze_imagenet_x")
+    monkeypatch.setattr(factor_section, "analyze_imagenet_x", module.analyze_imagenet_x)
     section = FactorSection()
     assert not section.available(ReportData([record]))  # no factor metrics, no annotations given
     data = ReportData([record], store="STORE", references={"imagenet_x": tmp_path})

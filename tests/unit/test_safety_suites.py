@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from zeroshift.data import benchmarks
-from zeroshift.metrics import metrics
+from zeroshift.metrics import groups as metrics
 from zeroshift.suites import expand_suite
 
 

@@ -11,10 +11,11 @@ import pytest
 import torch
 
 from tests.helpers import require_shared
+from zeroshift.core.outputs import Outputs
 from zeroshift.data.cue_conflict import CueConflict, Edges, Silhouettes, parse_cue_conflict_name
 from zeroshift.data.info import sixteen_class
-from zeroshift.engine.outputs import Outputs
 from zeroshift.errors import DatasetError
+from zeroshift.metrics.group import StandaloneInputs
 from zeroshift.metrics.shape_bias import shape_bias_group, shape_texture_counts
 from zeroshift.reports.shape_bias import human_reference, texture_of_imagename
 
@@ -51,13 +52,9 @@ def test_shape_bias_group_reads_decisions_from_scores_and_texture_from_meta():
     outputs = Outputs(
         [f"s{i}" for i in range(len(DECISIONS))], np.array(shapes), logits, None, space, meta={"texture": textures}
     )
-    saved = {}
-
-    class Ctx:
-        def save_column(self, name, values):
-            saved[name] = values
-
-    values = {m.name: m for m in shape_bias_group(outputs, Ctx(), n_boot=200)}
+    result = shape_bias_group.evaluate(StandaloneInputs(outputs), shape_bias_group.resolve({"n_boot": 200}))
+    saved = result.columns
+    values = {m.name: m for m in result.values}
     bias = values["shape_bias"]
     assert bias.value == pytest.approx(4 / 6)
     assert bias.ci_low <= bias.value <= bias.ci_high

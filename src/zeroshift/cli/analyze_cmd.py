@@ -52,6 +52,9 @@ def effective_robustness(
         None, "--population-filter", help="With --baseline store: FIELD=VALUE, e.g. loss=supervised."
     ),
     transform: str = typer.Option("logit", "--transform", help="logit or probit."),
+    interval: str = typer.Option(
+        "bootstrap", "--interval", help="bootstrap (about nominal) or clopper_pearson (exact, conservative)."
+    ),
     shift: list[str] = typer.Option(None, "--shift", help="Natural shifts (default: all): imagenet_v2, imagenet_r..."),
     model: list[str] = typer.Option(None, "--model", help="Only rows of these models."),
     bootstrap: int = BOOT,
@@ -72,6 +75,7 @@ def effective_robustness(
         population_filter=parse_pairs(population_filter, "--population-filter"),
         n_boot=bootstrap,
         seed=seed,
+        interval=interval,
     )
     rows = [r for r in report.rows if not model or r.model in model]
     if fmt != "table":

@@ -6,7 +6,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from zeroshift.engine.cache import Cache
 from zeroshift.errors import UsageError
 
 app = typer.Typer(help="Inspect or clear the artefact cache.", no_args_is_help=True)
@@ -15,6 +14,8 @@ app = typer.Typer(help="Inspect or clear the artefact cache.", no_args_is_help=T
 @app.command("info")
 def info(cache_dir: str = typer.Option(None, "--cache-dir", help="Cache folder [default: $ZEROSHIFT_CACHE].")) -> None:
     """Show the banks, chunks and bytes per artefact kind."""
+    from zeroshift.core.vectors import Cache
+
     cache = Cache(cache_dir)
     table = Table(title=f"cache at {cache.root}")
     for column in ("kind", "banks", "chunks", "MB"):
@@ -31,9 +32,13 @@ def clear(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Remove cached artefacts (the results store is never touched)."""
+    from zeroshift.artefacts import kinds
+    from zeroshift.core.vectors import Cache
+
     cache = Cache(cache_dir)
-    if kind is not None and kind not in Cache.KINDS:
-        raise UsageError(f"--kind must be one of {', '.join(Cache.KINDS)}, got {kind!r}")
+    folders = sorted({kinds.get(name).cache_folder for name in kinds.names()} | set(cache.kinds()))
+    if kind is not None and kind not in folders:
+        raise UsageError(f"--kind must be one of {', '.join(folders)}, got {kind!r}")
     if not yes and not typer.confirm(f"remove {'all' if kind is None else kind} artefacts under {cache.root}?"):
         raise typer.Exit(1)
     removed = cache.clear(kind)

@@ -9,7 +9,22 @@ from rich.table import Table
 from zeroshift.errors import UsageError
 from zeroshift.registry import suggest
 
-WHAT = ("models", "benchmarks", "shifts", "metrics", "suites", "prompts")
+WHAT = ("models", "benchmarks", "shifts", "metrics", "artefacts", "suites", "prompts")
+
+
+def _params(defaults: dict, choices: dict | None = None) -> str:
+    """``name=default (one of ...)`` per parameter, one per line."""
+    lines = []
+    for name, default in defaults.items():
+        allowed = (choices or {}).get(name)
+        shown = f" (one of {', '.join(str(c) for c in allowed)})" if allowed else ""
+        lines.append(f"{name}={default!r}{shown}")
+    return "\n".join(lines) or "-"
+
+
+def _declared(params: dict) -> str:
+    """``name=default: help`` per declared Param, one per line."""
+    return "\n".join(f"{name}: {p.describe()}; {p.help}" for name, p in params.items()) or "-"
 
 
 def _table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> Table:
@@ -47,7 +62,7 @@ def _models(pattern: str | None) -> Table:
 
 
 def ls(
-    what: str = typer.Argument(..., help="models, benchmarks, shifts, metrics, suites or prompts."),
+    what: str = typer.Argument(..., help="models, benchmarks, shifts, metrics, artefacts, suites or prompts."),
     pattern: str = typer.Option(None, "--filter", help="Only entries containing this text."),
 ) -> None:
     """List what zeroshift knows."""
@@ -63,18 +78,34 @@ def ls(
         rows = []
         for name in benchmarks.names():
             cls = benchmarks.get(name)
-            rows.append((name, cls.description, ", ".join(cls.label_spaces), cls.layout))
-        console.print(_table("benchmarks", ("name", "description", "label spaces", "layout under --data-root"), rows))
+            rows.append((name, cls.description, _params(cls.defaults), ", ".join(cls.label_spaces), cls.layout))
+        columns = ("name", "description", "parameters", "label spaces", "layout under --data-root")
+        console.print(_table("benchmarks", columns, rows))
     elif what == "shifts":
         from zeroshift.shifts import shifts
 
-        rows = [(n, shifts.get(n).kind, shifts.get(n).description) for n in shifts.names()]
-        console.print(_table("shifts", ("name", "kind", "description"), rows))
+        rows = []
+        for n in shifts.names():
+            cls = shifts.get(n)
+            rows.append((n, cls.kind, cls.description, _params(cls.defaults, cls.choices)))
+        console.print(_table("shifts", ("name", "kind", "description", "parameters"), rows))
     elif what == "metrics":
-        from zeroshift.metrics import metrics
+        from zeroshift.metrics import groups
 
-        rows = [(n, (metrics.get(n).__doc__ or "").strip().splitlines()[0]) for n in metrics.names()]
-        console.print(_table("metric groups", ("name", "description"), rows))
+        rows = []
+        for n in groups.names():
+            group = groups.get(n)
+            metrics = "\n".join(f"{m.pattern} ({m.label})" for m in group.metrics)
+            rows.append((n, group.description, metrics, _declared(group.params)))
+        console.print(_table("metric groups", ("name", "description", "metrics", "parameters"), rows))
+    elif what == "artefacts":
+        from zeroshift.artefacts import kinds
+
+        rows = []
+        for n in kinds.names():
+            kind = kinds.get(n)
+            rows.append((n, kind.description, kind.keyed_by, _declared(kind.params)))
+        console.print(_table("artefact kinds", ("name", "what", "rows per", "parameters"), rows))
     elif what == "suites":
         from zeroshift.suites import load_suite, suite_names
 

@@ -25,6 +25,7 @@ from zeroshift.cli import (
     zoo_cmd,
 )
 from zeroshift.errors import UsageError
+from zeroshift.plugins import load_plugins
 
 app = typer.Typer(
     name="zeroshift",
@@ -55,8 +56,13 @@ def fail(message: str, code: int = 2) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning usage errors into one line and exit code 2."""
     command = typer.main.get_command(app)
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args:  # `zeroshift` alone: the help, exit code 0
+        print(command.get_help(typer.Context(command, info_name="zeroshift")))
+        return
     try:
-        result = command.main(args=argv, prog_name="zeroshift", standalone_mode=False)
+        load_plugins()
+        result = command.main(args=args, prog_name="zeroshift", standalone_mode=False)
     except typer.TyperException as err:  # click's usage errors, vendored by typer
         if type(err).__name__ == "NoArgsIsHelpError":
             raise SystemExit(0) from None

@@ -9,11 +9,10 @@ from rich.console import Console
 
 from zeroshift.cli.options import parse_group_params, parse_pairs
 from zeroshift.cli.render import records_table
-from zeroshift.engine.runner import Runner, RunOptions
 from zeroshift.errors import UsageError
-from zeroshift.metrics import metrics as metric_registry
+from zeroshift.metrics import groups
 from zeroshift.paths import default_store
-from zeroshift.specs import ModelSpec, RunSpec
+from zeroshift.specs import ModelSpec
 from zeroshift.suites import SuiteRun, expand_suite
 
 
@@ -40,6 +39,9 @@ def run(
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     precision: str = typer.Option("auto", "--precision", help="auto (bf16 autocast on GPU), fp32, bf16 or fp16."),
+    attack_precision: str = typer.Option(
+        "fp32", "--attack-precision", help="Precision attacks are optimised and scored in: fp32, bf16 or fp16."
+    ),
     batch_size: int = typer.Option(64, "--batch-size", help="Images per forward pass."),
     workers: int = typer.Option(None, "--workers", help="Loader worker processes [default: half the cores]."),
     limit: int = typer.Option(None, "--limit", help="Evaluate a seeded random subset of N samples (quick look)."),
@@ -64,22 +66,24 @@ def run(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Draw progress bars."),
 ) -> None:
     """Evaluate models on benchmarks and write one record per condition to the results store."""
+    from zeroshift.engine.plan import plan  # the engine (and torch) only for the commands that compute
+    from zeroshift.engine.runner import Runner, RunOptions
+
     if bool(benchmark) == bool(suite) and not (suite and benchmark):
         raise UsageError("give --benchmark (one or more) or --suite")
     for group in metric or []:
-        metric_registry.get(group)
+        groups.get(group)
     options = RunOptions(
         data_root=data_root,
         store=store or default_store(),
         device=device,
         precision=precision,
+        attack_precision=attack_precision,
         batch_size=batch_size,
         workers=workers,
         limit=limit,
         save_samples=save_samples,
         on_bad_image=on_bad_image,
-        metrics=tuple(metric) if metric else None,
-        metric_params=parse_group_params(metric_param),
         bootstrap=bootstrap,
         model_meta=parse_pairs(model_meta, "--model-meta"),
         progress=progress and not as_json,
@@ -103,27 +107,22 @@ def run(
             )
         models.append(spec)
     runner = Runner(options)
-    # the runs as (spec, metric groups): a suite entry's groups, else --metrics, else the benchmark's defaults
-    runs = [
-        (RunSpec.make(spec_model, p.benchmark, p.shift, prompt_set, label_space or p.label_space, seed),
-         p.metrics or options.metrics)
-        for spec_model in models
-        for p in planned
-        for prompt_set in prompts or p.prompts or ["openai"]
-    ]  # fmt: skip
-    # every planned run is checked before the first one starts: a bad spec costs nothing
-    for spec, groups in runs:
-        runner.options.metrics = groups
-        runner.check(spec)
-    for group, params in options.metric_params.items():
-        check_params = getattr(metric_registry.get(group), "check_params", None)
-        if check_params is not None:
-            check_params(**params)
+    items = plan(
+        models,
+        planned,
+        prompts=prompts or None,
+        label_space=label_space,
+        seed=seed,
+        metrics=tuple(metric) if metric else None,
+        params=parse_group_params(metric_param),
+        facts=runner.model_facts,
+    )
+    for item in items:  # every planned run is checked before the first one starts: a bad spec costs nothing
+        runner.check(item)
     console = Console()
     records = []
-    for spec, groups in runs:
-        runner.options.metrics = groups
-        record = runner.run(spec)
+    for item in items:
+        record = runner.run(item)
         records.append(record)
         if as_json:
             print(record.to_json(), flush=True)

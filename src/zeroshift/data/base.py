@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 from PIL import Image
 
+from zeroshift.core.lazy import torch
 from zeroshift.data.images import load_rgb
 from zeroshift.errors import DatasetError, SpecError
 
@@ -199,6 +199,15 @@ class Benchmark:
     training_set: ClassVar[str | None] = None
     #: the ``Dataset.meta`` column holding each sample's texture class index (cue-conflict; see ``shape_bias``)
     texture_column: ClassVar[str] = "texture"
+    #: the metric of the in-distribution run that is this benchmark's in-distribution axis (effective robustness):
+    #: ``top1``, or ImageNet val restricted to the benchmark's classes for ImageNet-R/-A and ObjectNet
+    id_metric: ClassVar[str] = "top1"
+    #: what kind of condition the benchmark is (``in_distribution``, ``natural_shift``, ``corruption``, ``ood``,
+    #: ``diagnostic``, ``typographic``...); None: derived (unlabelled -> ood; a different in-distribution set ->
+    #: natural_shift; else in_distribution)
+    kind: ClassVar[str | None] = None
+    #: a readable name for reports (default: the registry name)
+    display_name: ClassVar[str] = ""
 
     def __init__(self, data_root: Path | str | None = None, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))
@@ -232,6 +241,44 @@ class Benchmark:
     def dataset(self) -> Dataset:
         """List the samples; raises DatasetError naming the layout when the data is missing or malformed."""
         raise NotImplementedError
+
+    def in_distribution_spec(self) -> str | None:
+        """The canonical spec of the benchmark this one is a distribution shift of (None: it is its own)."""
+        if self.in_distribution is None:
+            return None
+        from zeroshift.data import make_benchmark
+
+        target = make_benchmark(self.in_distribution, self.data_root).canonical
+        return None if target == self.canonical else target
+
+    def condition(self) -> dict[str, Any]:
+        """The structured fields this benchmark gives every record (see ``RunRecord.condition``).
+
+        Example:
+            >>> from zeroshift.data import make_benchmark
+            >>> c = make_benchmark("imagenet_r", None).condition()
+            >>> c["kind"], c["in_distribution"], c["id_metric"], c["name"]
+            ('natural_shift', "imagenet(split='val')", 'top1_on_imagenet_r_classes', 'ImageNet-R')
+
+        """
+        from zeroshift.data import make_benchmark
+        from zeroshift.specs import CallSpec
+
+        in_dist = self.in_distribution_spec()
+        kind = self.kind or ("ood" if not self.labelled else "natural_shift" if in_dist else "in_distribution")
+        # the supervised population of effective robustness: models trained on the in-distribution set
+        training_set = make_benchmark(in_dist, self.data_root).training_set if in_dist else self.training_set
+        return {
+            "benchmark": self.name,
+            "benchmark_params": dict(CallSpec.parse(self.canonical).kwargs),
+            "name": self.display_name or self.name,
+            "kind": kind,
+            "base": self.canonical,
+            "in_distribution": in_dist,
+            "id_metric": self.id_metric,
+            "training_set": training_set,
+            "corruption": None,
+        }
 
     def label_space(self, name: str | None = None) -> LabelSpace:
         """Return the label space called ``name`` (None: the default, the first of :attr:`label_spaces`)."""

@@ -110,6 +110,8 @@ class CueConflict(SixteenClassBenchmark):
     """1280 style-transfer images whose shape and texture come from different categories (Geirhos et al. 2019)."""
 
     name = "cue_conflict"
+    display_name = "cue-conflict"
+    kind = "diagnostic"
     description = "Cue-conflict stimuli, shape vs texture (1280 images, 16 classes; Geirhos et al. 2019)"
     metric_groups = ("accuracy", "shape_bias")
     roots = ("cue-conflict/cue-conflict", "cue-conflict")
@@ -129,6 +131,7 @@ class Edges(SixteenClassBenchmark):
     """160 edge drawings of the 16 categories (Geirhos et al. 2019)."""
 
     name = "edges"
+    kind = "diagnostic"
     description = "Edge drawings of the 16 shape-bias categories (160 images; Geirhos et al. 2019)"
     roots = ("cue-conflict/edges", "edges", "edge")
     layout = "cue-conflict/edges/<category>/*.png (16 category folders)"
@@ -138,6 +141,7 @@ class Silhouettes(SixteenClassBenchmark):
     """160 filled silhouettes of the 16 categories (Geirhos et al. 2019)."""
 
     name = "silhouettes"
+    kind = "diagnostic"
     description = "Silhouettes of the 16 shape-bias categories (160 images; Geirhos et al. 2019)"
     roots = ("cue-conflict/silhouettes", "silhouettes", "silhouette")
     layout = "cue-conflict/silhouettes/<category>/*.png (16 category folders)"

@@ -21,7 +21,7 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -128,6 +128,7 @@ class ImageNetVal(ImageNetFolder):
     """ImageNet-1k validation set, 50,000 images in 1000 WordNet-id folders."""
 
     name = "imagenet"
+    display_name = "ImageNet"
     training_set = "ImageNet-1k"
     description = "ImageNet-1k validation (50k images, 1000 classes)"
     defaults = {"split": "val"}
@@ -149,6 +150,7 @@ class ImageNetV2(ImageNetFolder):
     """ImageNet-V2 (Recht et al. 2019): 10,000 images in folders named by class index 0..999."""
 
     name = "imagenet_v2"
+    display_name = "ImageNet-V2"
     description = "ImageNet-V2 (10k images; matched-frequency by default)"
     defaults = {"variant": "matched-frequency"}
     label_spaces = ("full",)
@@ -169,6 +171,7 @@ class ImageNetSketch(ImageNetFolder):
     """ImageNet-Sketch (Wang et al. 2019): 50,889 sketches in 1000 WordNet-id folders."""
 
     name = "imagenet_sketch"
+    display_name = "ImageNet-Sketch"
     description = "ImageNet-Sketch (50k sketches, 1000 classes)"
     label_spaces = ("full",)
     roots = ("imagenet-sketch/sketch", "imagenet-sketch", "sketch")
@@ -180,6 +183,8 @@ class ImageNetR(ImageNetFolder):
     """ImageNet-R (Hendrycks et al. 2021): 30,000 renditions of 200 classes."""
 
     name = "imagenet_r"
+    display_name = "ImageNet-R"
+    id_metric = "top1_on_imagenet_r_classes"
     description = "ImageNet-R renditions (30k images, 200 classes)"
     label_spaces = ("subset", "full")
     subset = "imagenet_r"
@@ -192,6 +197,8 @@ class ImageNetA(ImageNetFolder):
     """ImageNet-A (Hendrycks et al. 2021): 7,500 natural adversarial examples of 200 classes."""
 
     name = "imagenet_a"
+    display_name = "ImageNet-A"
+    id_metric = "top1_on_imagenet_a_classes"
     description = "ImageNet-A natural adversarial examples (7.5k images, 200 classes)"
     label_spaces = ("subset", "full")
     subset = "imagenet_a"
@@ -204,6 +211,8 @@ class ImageNetC(ImageNetFolder):
     """ImageNet-C (Hendrycks & Dietterich 2019) as released: one JPEG tree per corruption and severity."""
 
     name = "imagenet_c"
+    display_name = "ImageNet-C"
+    kind = "corruption"
     description = "ImageNet-C released JPEGs (one corruption x severity per spec)"
     defaults = {"corruption": "gaussian_noise", "severity": 1}
     label_spaces = ("full",)
@@ -221,3 +230,9 @@ class ImageNetC(ImageNetFolder):
 
     def candidate_roots(self) -> tuple[str, ...]:  # noqa: D102
         return (f"imagenet-c/{self.params['corruption']}/{self.params['severity']}",)
+
+    def condition(self) -> dict[str, Any]:  # noqa: D102
+        # the released JPEGs are ImageNet val corrupted: its clean counterpart is the imagenet benchmark
+        base = self.in_distribution_spec()
+        corruption = {"name": self.params["corruption"], "severity": self.params["severity"]}
+        return {**super().condition(), "base": base, "corruption": corruption}

@@ -60,6 +60,8 @@ class ObjectNet(Benchmark):
     defaults = {"border": 2}
     label_spaces = ("subset", "native")
     in_distribution = "imagenet"
+    display_name = "ObjectNet"
+    id_metric = "top1_on_objectnet_classes"
     layout = "objectnet-1.0/images/<class folder>/*.png (313 class folders; 113 overlap ImageNet)"
     published_at = "https://objectnet.dev/download.html (objectnet-1.0.zip)"
 

@@ -90,21 +90,22 @@ class OODBenchmark(Benchmark):
         self.params["id"] = canonical_id(self.params["id"])
 
     @property
-    def id_spec(self) -> str:
-        """The canonical spec of the in-distribution benchmark."""
+    def in_distribution(self) -> str:  # type: ignore[override]
+        """The in-distribution benchmark its samples are scored against: the ``id`` parameter (canonical)."""
         return self.params["id"]
 
     def id_benchmark(self) -> Benchmark:
         """The in-distribution benchmark (same data root)."""
         from zeroshift.data import make_benchmark
 
-        return make_benchmark(self.id_spec, self.data_root)
+        return make_benchmark(self.in_distribution, self.data_root)
 
 
 class ImageNetO(OODBenchmark, ImageNetFolder):
     """ImageNet-O (Hendrycks et al. 2021): 2,000 adversarially filtered images of no ImageNet-1k class."""
 
     name = "imagenet_o"
+    display_name = "ImageNet-O"
     description = "ImageNet-O OOD set (2k images; scored over its 200 classes or all 1000)"
     label_spaces = ("subset", "full")
     subset = "imagenet_o"

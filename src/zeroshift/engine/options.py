@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -29,13 +28,13 @@ class RunOptions:
         cache_dir: artefact cache (default ``$ZEROSHIFT_CACHE`` or the platform cache dir).
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         precision: ``auto`` (autocast on GPU, fp32 on CPU), ``fp32``, ``bf16`` or ``fp16``.
+        attack_precision: the precision attacks are optimised and scored in (``fp32``; ``bf16``/``fp16`` autocast on
+            request): an attack run is scored with the function that was attacked.
         batch_size: images per forward pass.
         workers: loader worker processes (None: half the cores).
         limit: evaluate a seeded random subset of this many samples.
         save_samples: store per-sample outputs with the record.
         on_bad_image: ``skip`` (count and go on) or ``fail`` (stop at the first bad image).
-        metrics: metric groups to compute instead of the benchmark's defaults.
-        metric_params: per-group keyword arguments, e.g. ``{"calibration": {"n_bins": 15}}``.
         bootstrap: bootstrap resamples for confidence intervals (0 disables them).
         model_meta: user-supplied model metadata (``training_data=...``).
         progress: draw progress bars.
@@ -51,13 +50,12 @@ class RunOptions:
     cache_dir: str | Path | None = None
     device: str = "auto"
     precision: str = "auto"
+    attack_precision: str = "fp32"
     batch_size: int = 64
     workers: int | None = None
     limit: int | None = None
     save_samples: bool = False
     on_bad_image: str = "skip"
-    metrics: tuple[str, ...] | None = None
-    metric_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     bootstrap: int = DEFAULT_BOOTSTRAP["n_boot"]
     model_meta: dict[str, str] = field(default_factory=dict)
     progress: bool = False
@@ -76,6 +74,8 @@ class RunOptions:
             raise UsageError(f"--limit must be at least 1, got {self.limit}")
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):
             raise UsageError(f"--precision must be auto, fp32, bf16 or fp16, got {self.precision!r}")
+        if self.attack_precision not in ("fp32", "bf16", "fp16"):
+            raise UsageError(f"--attack-precision must be fp32, bf16 or fp16, got {self.attack_precision!r}")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -93,6 +93,17 @@ def resolve_device(name: str) -> torch.device:
 
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype for a precision setting (None: run in fp32)."""
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[effective_precision(precision, device.type)]
+
+
+def effective_precision(precision: str, device_type: str) -> str:
+    """What a precision setting means on a device: ``auto`` is bf16 on GPU and fp32 on CPU.
+
+    Example:
+        >>> effective_precision("auto", "cpu"), effective_precision("auto", "cuda"), effective_precision("bf16", "cpu")
+        ('fp32', 'bf16', 'bf16')
+
+    """
     if precision == "auto":
-        return torch.bfloat16 if device.type == "cuda" else None
-    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+        return "bf16" if device_type == "cuda" else "fp32"
+    return precision

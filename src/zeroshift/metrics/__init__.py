@@ -1,28 +1,40 @@
-"""Metric groups, registered by name; each is a pure function of a run's outputs.
+"""Metric groups: typed declarations registered next to their code (see :mod:`zeroshift.metrics.group`).
+
+Importing this package registers every shipped group; none of their modules imports torch until a group runs, so
+the read-only commands can read the declarations (names, directions, labels) cheaply. A plugin registers more with
+the same decorator (``@metric_group(...)``).
 
 Example:
-    >>> "accuracy" in metrics
-    True
+    >>> "accuracy" in groups and groups.get("ood").params["tpr"].default
+    0.95
 
 """
 
 from __future__ import annotations
 
+from zeroshift.metrics import (  # noqa: F401  (importing a module registers its groups)
+    accuracy,
+    adversarial,
+    calibration,
+    class_subsets,
+    factors,
+    ood,
+    shape_bias,
+    typographic,
+)
 from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue, bootstrap_ci, mean_with_ci
-from zeroshift.registry import Registry
+from zeroshift.metrics.group import GroupResult, MetricGroup, MetricSpec, Need, describe_metric, groups, metric_group
 
-metrics: Registry = Registry("metric group")
-for _name, _target in {
-    "accuracy": "zeroshift.metrics.accuracy:accuracy_group",
-    "factor_accuracy": "zeroshift.metrics.factors:factor_accuracy_group",
-    "calibration": "zeroshift.metrics.calibration:calibration_group",
-    "ood": "zeroshift.metrics.ood:ood_group",
-    "class_subsets": "zeroshift.metrics.class_subsets:class_subsets_group",
-    "shape_bias": "zeroshift.metrics.shape_bias:shape_bias_group",
-    "typographic": "zeroshift.metrics.typographic:typographic_group",
-    "adversarial": "zeroshift.metrics.adversarial:adversarial_group",
-    "min_epsilon": "zeroshift.metrics.adversarial:min_epsilon_group",
-}.items():
-    metrics.register_lazy(_name, _target)
-
-__all__ = ["DEFAULT_BOOTSTRAP", "MetricValue", "bootstrap_ci", "mean_with_ci", "metrics"]
+__all__ = [
+    "DEFAULT_BOOTSTRAP",
+    "GroupResult",
+    "MetricGroup",
+    "MetricSpec",
+    "MetricValue",
+    "Need",
+    "bootstrap_ci",
+    "describe_metric",
+    "groups",
+    "mean_with_ci",
+    "metric_group",
+]

@@ -9,11 +9,14 @@ and attacked:
 * ``attack_success_rate``: untargeted, the fraction of clean-correct samples the attack makes wrong; targeted, the
   fraction classified as the target.
 
-``min_epsilon`` bisects, per image, the smallest radius at which an attack succeeds (Wang et al. 2024 report the
+``min_epsilon`` reads, per image, the smallest radius at which an attack succeeds (Wang et al. 2024 report the
 median): ``min_epsilon_median`` with a bootstrap interval, 0 for images already misclassified, and images that
-resist even ``eps_max`` counted as above it (the median is then censored at ``eps_max``, and said so). Per-image
-radii are cached (cache kind ``attacks``) under the model, the head, the label space, the attack spec, the search
-settings and the seed, so a second analysis attacks nothing. Parameters (``--metric-param min_epsilon.KEY=V``):
+resist even ``eps_max`` counted as above it. The median is the lower median, the smallest radius that flips at
+least half the images (:func:`censored_median`); when more than half resist it is censored at ``eps_max``, and
+said so. The radii
+are the ``min_epsilon`` artefact (:mod:`zeroshift.artefacts.min_epsilon`): the engine runs the bisection and caches
+it under the model, the head, the label space, the attack spec, the search settings and the seed, so a second
+analysis attacks nothing. Parameters (``--metric-param min_epsilon.KEY=V``):
 ``attack`` (an attack spec whose ``eps`` is searched, default ``"pgd(norm='linf', steps=10)"``), ``eps_max``
 (default ``'16/255'``) and ``search_steps`` (bisection steps, default 8: resolution ``eps_max / 256``).
 
@@ -30,222 +33,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
-from zeroshift.errors import SpecError, UsageError
-from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue, bootstrap_ci, mean_with_ci
+from zeroshift.errors import UsageError
+from zeroshift.metrics.base import MetricValue, bootstrap_ci, mean_with_ci
+from zeroshift.metrics.group import GroupResult, MetricSpec, Need, Params, metric_group
 from zeroshift.metrics.paired import paired_with_clean
-from zeroshift.specs import CallSpec, fingerprint
-
-MIN_EPS_DEFAULTS: dict[str, Any] = {"attack": "pgd(norm='linf', steps=10)", "eps_max": "16/255", "search_steps": 8}
-
-
-def adversarial_group(outputs: Any, ctx: Any, **boot: Any) -> list[MetricValue]:
-    """Clean top-1, accuracy drop and attack success rate of an attack run (see the module docstring).
-
-    Example:
-        >>> # computed for every run under an attack shift: zeroshift run ... --shift "pgd(eps='4/255')"
-        >>> from zeroshift.metrics import metrics
-        >>> metrics.get("adversarial") is adversarial_group
-        True
-
-    """
-    shift = getattr(ctx, "shift", None)
-    needs_attack_shift(getattr(ctx, "benchmark", None), shift)
-    settings = {**DEFAULT_BOOTSTRAP, **boot}
-    paired = paired_with_clean(outputs, ctx)
-    n = int(paired.rows.size)
-    values = [
-        mean_with_ci(paired.clean_correct, "clean_top1", True, settings, {"n": n}),
-        mean_with_ci(
-            paired.clean_correct.astype(np.float64) - paired.correct,
-            "accuracy_drop",
-            False,
-            settings,
-            {"n": n, "definition": "clean top-1 minus robust top-1, same samples"},
-        ),
-    ]
-    params = ctx.shift_params()
-    if params is None:
-        base = paired.clean_correct
-        hits = ~paired.correct[base]
-        definition = "fraction of clean-correct samples misclassified under attack"
-    else:
-        targets = np.asarray([p["target"] for p in params], dtype=np.int64)[outputs.indices][paired.rows]
-        hits = paired.pred == targets
-        definition = "fraction of samples classified as their target"
-        ctx.save_column("attack_target", np.asarray([p["target"] for p in params])[outputs.indices].tolist())
-    values.append(
-        mean_with_ci(hits, "attack_success_rate", False, settings, {"n": int(hits.size), "definition": definition})
-    )
-    ctx.protocol["adversarial_metrics"] = {
-        "robust_accuracy": "top1 of this run (accuracy group)",
-        "attack_success_rate": definition,
-        "accuracy_drop": "paired: mean over samples of (clean correct - robust correct)",
-    }
-    return values
-
-
-def censored_median(eps: np.ndarray, eps_max: float) -> tuple[float, bool]:
-    """The median radius, with images that resisted ``eps_max`` (``inf``) counted above it.
-
-    Returns ``(median, censored)``; a censored median (more than half resisted) is reported as ``eps_max``.
-    """
-    finite = np.where(np.isfinite(eps), eps, np.nextafter(eps_max, np.inf))
-    median = float(np.median(finite)) if finite.size else float("nan")
-    if median > eps_max:
-        return float(eps_max), True
-    return median, False
-
-
-def _search_spec(attack: str, eps_max: Any, search_steps: Any) -> tuple[Any, float, int]:
-    """Validate the search parameters; returns (the attack at eps_max, eps_max, steps)."""
-    from zeroshift.shifts import make_shift, shifts
-    from zeroshift.shifts.attacks import Attack, parse_eps
-
-    radius = parse_eps(eps_max, "min_epsilon: eps_max")
-    if radius <= 0:
-        raise SpecError(f"min_epsilon: eps_max must be positive, got {eps_max!r}")
-    if isinstance(search_steps, bool) or not isinstance(search_steps, int) or not 1 <= search_steps <= 30:
-        raise SpecError(f"min_epsilon: search_steps must be an integer from 1 to 30, got {search_steps!r}")
-    call = CallSpec.parse(attack)
-    if not issubclass(shifts.get(call.name), Attack):
-        raise SpecError(f"min_epsilon: attack must be an attack (fgsm, pgd, apgd), got {call.name!r}")
-    return make_shift(call.with_params(eps=radius)), radius, search_steps
-
-
-def check_min_epsilon_params(**params: Any) -> None:
-    """Raise SpecError for bad ``min_epsilon`` parameters (the CLI calls this before any work).
-
-    Example:
-        >>> check_min_epsilon_params(search_steps=0)
-        Traceback (most recent call last):
-        ...
-        zeroshift.errors.SpecError: min_epsilon: search_steps must be an integer from 1 to 30, got 0
-
-    """
-    unknown = sorted(set(params) - set(MIN_EPS_DEFAULTS) - set(DEFAULT_BOOTSTRAP))
-    if unknown:
-        raise SpecError(f"min_epsilon: unknown parameter {unknown[0]!r} (known: {', '.join(MIN_EPS_DEFAULTS)})")
-    p = {**MIN_EPS_DEFAULTS, **params}
-    _search_spec(p["attack"], p["eps_max"], p["search_steps"])
-
-
-def min_epsilon_group(
-    outputs: Any,
-    ctx: Any,
-    attack: str = MIN_EPS_DEFAULTS["attack"],
-    eps_max: Any = MIN_EPS_DEFAULTS["eps_max"],
-    search_steps: int = MIN_EPS_DEFAULTS["search_steps"],
-    **boot: Any,
-) -> list[MetricValue]:
-    """The median per-image minimal attack radius (see the module docstring).
-
-    Example:
-        >>> # zeroshift run -m MODEL -b imagenet --metrics accuracy --metrics min_epsilon
-        >>> #     --metric-param "min_epsilon.attack=pgd(steps=20)" --metric-param min_epsilon.eps_max=8/255
-        >>> check_min_epsilon_params(attack="apgd(steps=50)", eps_max="8/255")
-
-    """
-    from zeroshift.models.heads import head_fingerprint
-    from zeroshift.shifts import per_image_seed
-    from zeroshift.shifts.attacks import minimal_epsilon
-
-    if ctx.shift is not None and ctx.shift.kind == "attack":
-        raise UsageError("min_epsilon searches its own attack radius: run it without an attack --shift")
-    shift, radius, steps = _search_spec(attack, eps_max, search_steps)
-    settings = {**DEFAULT_BOOTSTRAP, **boot}
-    runner = ctx.runner
-    facts = runner.model_facts(ctx.handle)
-    search = {
-        "attack": CallSpec.parse(attack).canonical,
-        "attack_at_eps_max": shift.canonical,
-        "eps_max": radius,
-        "search_steps": steps,
-        "method": "bisection on [0, eps_max] after checking eps_max; result = smallest radius known to succeed",
-    }
-    key = fingerprint(
-        {
-            "model": ctx.handle.fingerprint,
-            "head": head_fingerprint(ctx.handle, ctx.prompts) if facts["kind"] == "zero_shot" else None,
-            "space": ctx.label_space.fingerprint_data,
-            "search": search,
-            "seed": ctx.spec.seed,
-            "condition": ctx.shift.canonical if ctx.shift is not None else None,
-            "precision": "fp32",
-            "what": "minimal epsilon",
-        }
-    )
-    bank = runner.cache.bank("attacks", key, {"model": str(ctx.handle.spec), **search})
-    keys = ctx.dataset.content_keys()
-    kept = [int(i) for i in outputs.indices]
-    missing = [i for i in kept if not bank.has(keys[i])]
-    if missing:
-        bank.refresh()
-        missing = [i for i in kept if not bank.has(keys[i])]
-    if missing:
-        model = ctx.handle.load()
-        classifier = runner.classifier(ctx.handle, ctx.label_space, ctx.prompts)
-        labels_all = np.asarray(ctx.benchmark.native_to_label(ctx.label_space))[ctx.dataset.targets]
-        target_rows = shift.prepare(ctx)
-        loader = runner.pixel_loader(
-            model, ctx.benchmark, ctx.dataset, missing, ctx.shift, ctx.spec.seed, ctx.shift_params()
-        )
-        for batch in loader:
-            failures = {keys[missing[p]]: reason for p, reason, _ in batch.failures}
-            if batch.pixels is None:
-                bank.put([], torch.empty(0, 1), failures)
-                continue
-            idx = [missing[p] for p in batch.positions]
-            x = batch.pixels.to(runner.device)
-            y = torch.as_tensor(labels_all[idx], device=runner.device)
-            targets = (
-                torch.as_tensor([target_rows[i]["target"] for i in idx], device=runner.device)
-                if target_rows is not None
-                else None
-            )
-            seeds = [per_image_seed(ctx.spec.seed, key, ctx.dataset.sample_ids[i]) for i in idx]
-            eps = minimal_epsilon(shift, classifier, x, y, seeds, radius, steps, targets)
-            bank.put([keys[i] for i in idx], eps.float().cpu().view(-1, 1), failures)
-    found = [i for i in kept if keys[i] not in bank.failures]
-    eps_all = bank.get([keys[i] for i in found])[:, 0].numpy().astype(np.float64) if found else np.zeros(0)
-    median, censored = censored_median(eps_all, radius)
-    lo, hi = bootstrap_ci(
-        lambda idx: censored_median(eps_all[idx], radius)[0],
-        eps_all.size,
-        settings["n_boot"],
-        settings["alpha"],
-        settings["seed"],
-    )
-    resisted = ~np.isfinite(eps_all)
-    details = {
-        **search,
-        "n": int(eps_all.size),
-        "n_already_wrong": int((eps_all == 0).sum()),
-        "n_resisted_eps_max": int(resisted.sum()),
-        "censored": censored,
-        "median_in_255ths": round(median * 255, 4),
-        "units": "[0, 1] pixel units",
-    }
-    if censored:
-        details["note"] = "more than half the images resisted eps_max: the median is at least eps_max"
-    by_id = dict(zip([ctx.dataset.sample_ids[i] for i in found], eps_all.tolist(), strict=True))
-    ctx.save_column("min_epsilon", [by_id.get(sid) for sid in outputs.sample_ids])
-    ctx.protocol["min_epsilon"] = {**search, "cache": "attacks/" + key, "per_image_seed": "sha256(seed | key | id)"}
-    values = [MetricValue("min_epsilon_median", median, True, lo, hi, details)]
-    values.append(
-        mean_with_ci(
-            resisted,
-            "resisted_eps_max",
-            True,
-            settings,
-            {"definition": "fraction of images the attack cannot flip at eps_max", "eps_max": radius},
-        )
-    )
-    return values
-
-
-min_epsilon_group.check_params = check_min_epsilon_params  # type: ignore[attr-defined]
+from zeroshift.params import Param
+from zeroshift.shifts.search import DEFAULTS as MIN_EPS_DEFAULTS
+from zeroshift.shifts.search import epsilon_search
 
 
 def needs_attack_shift(benchmark: Any, shift: Any) -> None:
@@ -262,4 +57,203 @@ def needs_attack_shift(benchmark: Any, shift: Any) -> None:
         raise UsageError("the adversarial metric group needs an attack shift, e.g. --shift \"pgd(eps='4/255')\"")
 
 
-adversarial_group.check = needs_attack_shift  # type: ignore[attr-defined]
+@metric_group(
+    "adversarial",
+    metrics=(
+        MetricSpec("clean_top1", "clean top-1", True, "top-1 of the same samples without the attack"),
+        MetricSpec("accuracy_drop", "accuracy drop", False, "clean top-1 minus robust top-1, paired"),
+        MetricSpec("attack_success_rate", "attack success rate", False, "clean-correct samples the attack flips"),
+    ),
+    needs=(Need("clean"),),
+    check=needs_attack_shift,
+)
+def adversarial_group(inputs: Any, params: Params) -> GroupResult:
+    """Clean top-1, accuracy drop and attack success rate of an attack run (see the module docstring).
+
+    Example:
+        >>> # computed for every run under an attack shift: zeroshift run ... --shift "pgd(eps='4/255')"
+        >>> from zeroshift.metrics import groups
+        >>> groups.get("adversarial") is adversarial_group
+        True
+
+    """
+    outputs = inputs.outputs
+    needs_attack_shift(inputs.benchmark, inputs.shift)
+    settings = params.bootstrap
+    paired = paired_with_clean(outputs, inputs)
+    n = int(paired.rows.size)
+    values = [
+        mean_with_ci(paired.clean_correct, "clean_top1", True, settings, {"n": n}),
+        mean_with_ci(
+            paired.clean_correct.astype(np.float64) - paired.correct,
+            "accuracy_drop",
+            False,
+            settings,
+            {"n": n, "definition": "clean top-1 minus robust top-1, same samples"},
+        ),
+    ]
+    columns: dict[str, list[Any]] = {}
+    rows = inputs.shift_params()
+    if rows is None:
+        base = paired.clean_correct
+        hits = ~paired.correct[base]
+        definition = "fraction of clean-correct samples misclassified under attack"
+    else:
+        targets = np.asarray([p["target"] for p in rows], dtype=np.int64)[outputs.indices][paired.rows]
+        hits = paired.pred == targets
+        definition = "fraction of samples classified as their target"
+        columns["attack_target"] = np.asarray([p["target"] for p in rows])[outputs.indices].tolist()
+    values.append(
+        mean_with_ci(hits, "attack_success_rate", False, settings, {"n": int(hits.size), "definition": definition})
+    )
+    protocol = {
+        "adversarial_metrics": {
+            "robust_accuracy": "top1 of this run (accuracy group)",
+            "attack_success_rate": definition,
+            "accuracy_drop": "paired: mean over samples of (clean correct - robust correct)",
+        }
+    }
+    return GroupResult(values, protocol, columns)
+
+
+#: how :func:`censored_median` defines the median of radii censored at ``eps_max`` (for the record)
+CENSORED_MEDIAN_RULE = (
+    "lower median: the smallest radius at which at least half the images are flipped (the inverse empirical CDF "
+    "at 0.5, numpy's quantile method 'inverted_cdf'; the middle value for an odd count, the lower of the two "
+    "middle values for an even one); images that resist eps_max sort above every radius; censored (reported as "
+    "eps_max, a lower bound) when that order statistic is one of them, i.e. fewer than half flip at eps_max; "
+    "bootstrap replicates use the same definition"
+)
+
+
+def censored_median(eps: np.ndarray, eps_max: float) -> tuple[float, bool]:
+    """The median minimal radius, with images that resisted ``eps_max`` (``inf``) counted above every radius.
+
+    The median is the lower median, the smallest radius at which at least half the images are flipped
+    (:data:`CENSORED_MEDIAN_RULE`): an order statistic, so it never averages a measured radius with a censored
+    one. Returns ``(median, censored)``; when that order statistic is censored (fewer than half the images flip
+    at ``eps_max``) the median is only known to be at least ``eps_max``, and ``(eps_max, True)`` is returned.
+    An empty sample gives ``(nan, False)``.
+
+    Example:
+        >>> censored_median(np.array([0.01, np.inf]), 16 / 255)  # half flip at 0.01
+        (0.01, False)
+        >>> censored_median(np.array([0.01, np.inf, np.inf]), 0.1)
+        (0.1, True)
+        >>> censored_median(np.array([0.03, 0.01, 0.02, 0.04]), 0.1)  # even count: the lower middle value
+        (0.02, False)
+
+    """
+    values = np.asarray(eps, dtype=np.float64)
+    if values.size == 0:
+        return float("nan"), False
+    k = (values.size - 1) // 2  # 0-based position of the lower median
+    median = float(np.partition(values, k)[k])
+    if not median <= eps_max:  # inf: resisted the largest radius searched
+        return float(eps_max), True
+    return median, False
+
+
+def not_under_attack(benchmark: Any, shift: Any) -> None:
+    """The ``min_epsilon`` group's check: it searches its own radius, so it runs on a clean (or pixel-shifted) run.
+
+    Example:
+        >>> from zeroshift.shifts import make_shift
+        >>> not_under_attack(None, make_shift("pgd(eps=0.01)"))
+        Traceback (most recent call last):
+        ...
+        zeroshift.errors.UsageError: min_epsilon searches its own attack radius: run it without an attack --shift
+
+    """
+    if shift is not None and shift.kind == "attack":
+        raise UsageError("min_epsilon searches its own attack radius: run it without an attack --shift")
+
+
+def _search_params(params: Params) -> dict[str, Any]:
+    return {"attack": params.attack, "eps_max": params.eps_max, "search_steps": params.search_steps}
+
+
+def _validate_search(params: Params) -> None:
+    epsilon_search(params.attack, params.eps_max, params.search_steps)
+
+
+def check_min_epsilon_params(**params: Any) -> None:
+    """Raise SpecError for bad ``min_epsilon`` parameters (the CLI calls this before any work).
+
+    Example:
+        >>> check_min_epsilon_params(search_steps=0)
+        Traceback (most recent call last):
+        ...
+        zeroshift.errors.SpecError: min_epsilon: search_steps must be an integer from 1 to 30, got 0
+
+    """
+    min_epsilon_group.check_params(**params)
+
+
+@metric_group(
+    "min_epsilon",
+    metrics=(
+        MetricSpec("min_epsilon_median", "median minimal epsilon", True, "median per-image radius that flips it"),
+        MetricSpec("resisted_eps_max", "resisted eps_max", True, "fraction of images the attack cannot flip"),
+    ),
+    params={
+        "attack": Param(MIN_EPS_DEFAULTS["attack"], "the attack whose eps is searched (fgsm, pgd, apgd)"),
+        "eps_max": Param(MIN_EPS_DEFAULTS["eps_max"], "the largest radius tried ([0, 1] pixel units or 'k/255')"),
+        "search_steps": Param(MIN_EPS_DEFAULTS["search_steps"], "bisection steps (resolution eps_max / 2**steps)"),
+    },
+    needs=lambda p: (Need(None, frozenset({"min_epsilon"}), {"min_epsilon": _search_params(p)}),),
+    check=not_under_attack,
+    validate=_validate_search,
+)
+def min_epsilon_group(inputs: Any, params: Params) -> GroupResult:
+    """The median per-image minimal attack radius (see the module docstring).
+
+    Example:
+        >>> # zeroshift run -m MODEL -b imagenet --metrics accuracy --metrics min_epsilon
+        >>> #     --metric-param "min_epsilon.attack=pgd(steps=20)" --metric-param min_epsilon.eps_max=8/255
+        >>> check_min_epsilon_params(attack="apgd(steps=50)", eps_max="8/255")
+
+    """
+    not_under_attack(inputs.benchmark, inputs.shift)
+    outputs = inputs.outputs
+    search = epsilon_search(params.attack, params.eps_max, params.search_steps)
+    radius = search.eps_max
+    settings = params.bootstrap
+    found = inputs.artefact("min_epsilon", **_search_params(params))
+    eps_all = found.rows[:, 0].numpy().astype(np.float64) if len(found) else np.zeros(0)
+    median, censored = censored_median(eps_all, radius)
+    lo, hi = bootstrap_ci(
+        lambda idx: censored_median(eps_all[idx], radius)[0],
+        eps_all.size,
+        settings["n_boot"],
+        settings["alpha"],
+        settings["seed"],
+    )
+    resisted = ~np.isfinite(eps_all)
+    details = {
+        **search.record,
+        "n": int(eps_all.size),
+        "n_already_wrong": int((eps_all == 0).sum()),
+        "n_resisted_eps_max": int(resisted.sum()),
+        "censored": censored,
+        "median_in_255ths": round(median * 255, 4),
+        "units": "[0, 1] pixel units",
+    }
+    if censored:
+        details["note"] = "more than half the images resisted eps_max: the median is at least eps_max"
+    by_id = found.by_id()
+    values = [MetricValue("min_epsilon_median", median, True, lo, hi, details)]
+    values.append(
+        mean_with_ci(
+            resisted,
+            "resisted_eps_max",
+            True,
+            settings,
+            {"definition": "fraction of images the attack cannot flip at eps_max", "eps_max": radius},
+        )
+    )
+    return GroupResult(
+        values,
+        {"min_epsilon": {**found.protocol, "median": CENSORED_MEDIAN_RULE}},
+        {"min_epsilon": [by_id.get(sid) for sid in outputs.sample_ids]},
+    )

@@ -65,7 +65,8 @@ def json_safe(obj: Any) -> Any:
 
     """
     if isinstance(obj, dict):
-        return {k: json_safe(v) for k, v in obj.items()}
+        return {k if isinstance(k, str | int | float | bool) or k is None else str(k): json_safe(v)
+                for k, v in obj.items()}  # fmt: skip
     if isinstance(obj, list | tuple):
         return [json_safe(v) for v in obj]
     if isinstance(obj, float | np.floating):

@@ -33,30 +33,17 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
+from zeroshift.core.lazy import torch
+from zeroshift.core.numeric import finite_rows
 from zeroshift.errors import DatasetError, UsageError
 from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue, bootstrap_ci, mean_with_ci
-from zeroshift.metrics.temperature import TemperatureFit, fit_temperature, heldout_split
+from zeroshift.metrics.group import GroupResult, MetricSpec, Need, Params, metric_group
+from zeroshift.metrics.temperature import TemperatureFit, check_ts_split, fit_temperature, heldout_split
+from zeroshift.params import Param
 
 #: the ECE bin count of VLM_calibrate, torchmetrics, robustness_metrics and OpenOOD
 DEFAULT_BINS = 15
-
-
-def finite_rows(logits: torch.Tensor) -> np.ndarray:
-    """Rows whose softmax is defined: no NaN, no +inf, at least one finite value (-inf means probability 0).
-
-    Example:
-        >>> import torch
-        >>> finite_rows(torch.tensor([[1.0, 2.0], [float("nan"), 0.0], [float("-inf"), 0.0], [float("inf"), 0.0]]))
-        array([ True, False,  True, False])
-
-    """
-    z = logits.detach().float()
-    if z.ndim != 2 or z.shape[0] == 0:
-        return np.zeros(z.shape[0] if z.ndim else 0, dtype=bool)
-    ok = ~(torch.isnan(z).any(dim=1) | torch.isposinf(z).any(dim=1)) & torch.isfinite(z).any(dim=1)
-    return ok.cpu().numpy()
 
 
 def confidence_and_correct(logits: torch.Tensor, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -308,48 +295,99 @@ CONVENTIONS = {
 }
 
 
-def calibration_group(
-    outputs: Any,
-    ctx: Any = None,
-    n_bins: int = DEFAULT_BINS,
-    adaptive_bins: int | None = None,
-    id: str | None = None,  # the parameter name users write: --metric-param calibration.id=imagenet
-    ts_split: float | int = 0.5,
-    ts_seed: int = 0,
-    temperature: float | None = None,
-    **boot: Any,
-) -> list[MetricValue]:
-    """The ``calibration`` metric group: ECE, adaptive ECE, MCE, NLL, Brier before and after temperature scaling.
+def _bins(value: Any) -> int:
+    bin_edges(value)  # one check for every bin count: a positive integer
+    return value
 
-    Args:
-        outputs: the run's outputs (a labelled benchmark, possibly under a shift).
-        ctx: the EvalContext (gives the in-distribution outputs through the caches).
-        n_bins: equal-width bins of ECE and MCE (15).
-        adaptive_bins: equal-mass bins of adaptive ECE (default ``n_bins``).
-        id: the in-distribution benchmark whose held-out split fits ``T`` (default: the benchmark's
-            ``in_distribution``, else the benchmark itself, clean).
-        ts_split: size of the fitting split, a fraction in (0, 1) or a count of samples.
-        ts_seed: seed of the split (a permutation of the in-distribution samples in sample-id order).
-        temperature: a given ``T`` instead of fitting one.
-        **boot: bootstrap settings.
+
+def _optional_bins(value: Any) -> int | None:
+    return None if value is None else _bins(value)
+
+
+def _optional_spec(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise UsageError(f"calibration.id must be a benchmark spec such as 'imagenet', got {value!r}")
+    return value
+
+
+def needs_labels(benchmark: Any, shift: Any = None) -> None:
+    """The group's check: calibration compares confidence with correctness, so it needs labelled samples.
+
+    Example:
+        >>> from zeroshift.data import make_benchmark
+        >>> needs_labels(make_benchmark("imagenet_o", None))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        zeroshift.errors.UsageError: calibration needs labelled samples; imagenet_o is an OOD set ...
+
+    """
+    if benchmark is not None and not benchmark.labelled:
+        raise UsageError(
+            f"calibration needs labelled samples; {benchmark.name} is an OOD set (use the ood metric group for it)"
+        )
+
+
+def _needs(params: Params) -> tuple[Need, ...]:
+    # the temperature is fitted on a held-out split of the in-distribution set, unless it is given
+    if params.temperature is not None:
+        return ()
+    return (Need("in_distribution", overrides={"benchmark": params.id} if params.id else {}),)
+
+
+@metric_group(
+    "calibration",
+    metrics=(
+        MetricSpec(
+            "ece", "ECE", False, "expected calibration error over equal-width bins (reliability bins in details)"
+        ),
+        MetricSpec("ece_adaptive", "adaptive ECE", False, "ECE over equal-mass bins"),
+        MetricSpec("mce", "MCE", False, "largest bin gap between accuracy and confidence"),
+        MetricSpec("nll", "NLL", False, "mean negative log-likelihood of the label"),
+        MetricSpec("brier", "Brier", False, "multi-class Brier score"),
+        MetricSpec("ece_ts", "ECE (after TS)", False, "ECE after temperature scaling"),
+        MetricSpec("ece_adaptive_ts", "adaptive ECE (after TS)", False, "adaptive ECE after temperature scaling"),
+        MetricSpec("mce_ts", "MCE (after TS)", False, "MCE after temperature scaling"),
+        MetricSpec("nll_ts", "NLL (after TS)", False, "NLL after temperature scaling"),
+        MetricSpec("brier_ts", "Brier (after TS)", False, "Brier score after temperature scaling"),
+        MetricSpec("temperature", "temperature", None, "the fitted (or given) temperature T"),
+    ),
+    params={
+        "n_bins": Param(DEFAULT_BINS, "equal-width bins of ECE and MCE", check=_bins),
+        "adaptive_bins": Param(None, "equal-mass bins of adaptive ECE (default: n_bins)", check=_optional_bins),
+        "id": Param(
+            None,
+            "in-distribution benchmark whose held-out split fits T (default: the benchmark's)",
+            check=_optional_spec,
+        ),  # fmt: skip
+        "ts_split": Param(0.5, "size of the fitting split: a fraction in (0, 1) or a count", check=check_ts_split),
+        "ts_seed": Param(0, "seed of the fitting split"),
+        "temperature": Param(None, "a given T instead of fitting one"),
+    },
+    needs=_needs,
+    check=needs_labels,
+)
+def calibration_group(inputs: Any, params: Params) -> GroupResult:
+    """ECE, adaptive ECE, MCE, NLL, Brier before and after temperature scaling.
+
+    Parameters: ``n_bins`` equal-width bins of ECE and MCE (15); ``adaptive_bins`` equal-mass bins of adaptive ECE
+    (default ``n_bins``); ``id`` the in-distribution benchmark whose held-out split fits ``T`` (default: the
+    benchmark's ``in_distribution``, else the benchmark itself, clean); ``ts_split`` the size of the fitting split,
+    a fraction in (0, 1) or a count of samples; ``ts_seed`` the seed of the split (a permutation of the
+    in-distribution samples in sample-id order); ``temperature`` a given ``T`` instead of fitting one.
 
     Metrics: ``ece``, ``ece_adaptive``, ``mce``, ``nll``, ``brier`` and the same with ``_ts`` after scaling, and
     ``temperature``. When the run evaluates the in-distribution images themselves (any shift), the ``_ts`` values
     leave out the fitting split, so no sample both fits ``T`` and measures it.
 
     Example:
-        >>> calibration_group.__name__
-        'calibration_group'
+        >>> calibration_group.name, calibration_group.params["n_bins"].default
+        ('calibration', 15)
 
     """
-    bench = ctx.benchmark if ctx is not None else None
-    if bench is not None and not bench.labelled:
-        raise UsageError(
-            f"calibration needs labelled samples; {bench.name} is an OOD set (use the ood metric group for it)"
-        )
-    if adaptive_bins is not None:
-        bin_edges(adaptive_bins)  # the same check as n_bins: a positive integer
-    settings = {**DEFAULT_BOOTSTRAP, **{k: v for k, v in boot.items() if k in DEFAULT_BOOTSTRAP}}
+    outputs = inputs.outputs
+    needs_labels(inputs.benchmark)
+    n_bins, adaptive_bins = params.n_bins, params.adaptive_bins
+    settings = params.bootstrap
     finite = finite_rows(outputs.logits)
     n_nonfinite = int((~finite).sum())
     rows = np.flatnonzero(finite & (np.asarray(outputs.labels) >= 0))
@@ -358,7 +396,7 @@ def calibration_group(
     common = {"n_nonfinite": n_nonfinite}
     values = calibration_values(logits, labels, n_bins, adaptive_bins, "", settings, common)
 
-    fit, fit_ids, id_record = _temperature(outputs, ctx, id, ts_split, ts_seed, temperature)
+    fit, fit_ids, id_record = _temperature(inputs, params.id, params.ts_split, params.ts_seed, params.temperature)
     same_images = id_record.get("same_images", False)
     if same_images and fit_ids:
         keep = np.asarray([outputs.sample_ids[i] not in fit_ids for i in rows], dtype=bool)
@@ -372,13 +410,13 @@ def calibration_group(
     if eval_rows.size != rows.size:
         before_same = expected_calibration_error(*confidence_and_correct(eval_logits, eval_labels), n_bins=n_bins)
         ts_details["ece_before_same_samples"] = before_same
+    columns: dict[str, list[Any]] = {}
     if np.isfinite(fit.temperature):
         scaled = eval_logits.double() / fit.temperature
         values += calibration_values(scaled, eval_labels, n_bins, adaptive_bins, "_ts", settings, ts_details)
-        if ctx is not None:
-            conf_ts = np.full(len(outputs), np.nan)
-            conf_ts[eval_rows] = confidence_and_correct(scaled, eval_labels)[0]
-            ctx.save_column("confidence_ts", [None if np.isnan(c) else round(float(c), 6) for c in conf_ts])
+        conf_ts = np.full(len(outputs), np.nan)
+        conf_ts[eval_rows] = confidence_and_correct(scaled, eval_labels)[0]
+        columns["confidence_ts"] = [None if np.isnan(c) else round(float(c), 6) for c in conf_ts]
     else:
         nan = float("nan")
         values += [
@@ -395,19 +433,20 @@ def calibration_group(
             {**fit.as_dict(), **id_record, "direction": "none (1 = unchanged; > 1 softens, < 1 sharpens)"},
         )
     )
-    if ctx is not None:
-        ctx.protocol["calibration"] = {
+    protocol = {
+        "calibration": {
             **CONVENTIONS,
             "n_bins": int(n_bins),
             "adaptive_bins": int(adaptive_bins or n_bins),
             "temperature": {**fit.as_dict(), **id_record},
             "ts_samples": scope,
         }
-    return values
+    }
+    return GroupResult(values, protocol, columns)
 
 
 def _temperature(
-    outputs: Any, ctx: Any, id_spec: str | None, ts_split: float | int, ts_seed: int, given: float | None
+    inputs: Any, id_spec: str | None, ts_split: float | int, ts_seed: int, given: float | None
 ) -> tuple[TemperatureFit, set[str], dict[str, Any]]:
     """Fit (or take) the temperature; returns the fit, the sample ids of the fitting split and what to record."""
     if given is not None:
@@ -418,11 +457,7 @@ def _temperature(
         if not np.isfinite(t) or t <= 0:
             raise UsageError(f"calibration.temperature must be a positive number, got {given!r}")
         return TemperatureFit(t, float("nan"), float("nan"), 0, False, "given"), set(), {"source": "given"}
-    if ctx is None:
-        id_out, same = outputs, True
-        record: dict[str, Any] = {"source": "fitted", "id_benchmark": None}
-    else:
-        id_out, same, record = _resolve_id(outputs, ctx, id_spec)
+    id_out, same, record = _in_distribution(inputs, id_spec)
     valid = finite_rows(id_out.logits) & (np.asarray(id_out.labels) >= 0)
     order = np.argsort(np.asarray(id_out.sample_ids, dtype=object), kind="stable")
     candidates = order[valid[order]]
@@ -445,25 +480,20 @@ def _temperature(
     return fit, {id_out.sample_ids[i] for i in fit_rows}, record
 
 
-def _resolve_id(outputs: Any, ctx: Any, id_spec: str | None) -> tuple[Any, bool, dict[str, Any]]:
-    """The in-distribution outputs for fitting T: the benchmark's ``in_distribution`` unless ``id`` is given."""
-    from zeroshift.data import make_benchmark
-    from zeroshift.specs import CallSpec
-
-    bench = ctx.benchmark
-    spec = id_spec or getattr(bench, "in_distribution", None) or bench.canonical
-    id_bench = make_benchmark(spec, bench.data_root)
-    if not id_bench.labelled:
-        raise UsageError(f"calibration.id: {id_bench.name} has no labels; choose a labelled in-distribution set")
-    same = CallSpec.parse(id_bench.canonical) == CallSpec.parse(bench.canonical)
-    own_space = ctx.label_space.name == id_bench.resolve_label_space(None)
-    # the run itself is the clean in-distribution set: no need to ask the caches again
-    reuse = same and ctx.shift is None and own_space
+def _in_distribution(inputs: Any, id_spec: str | None) -> tuple[Any, bool, dict[str, Any]]:
+    """The in-distribution outputs for fitting T (the ``in_distribution`` relation, or ``id`` when given)."""
     try:
-        id_out = outputs if reuse else ctx.outputs(benchmark=id_bench.canonical)
+        view = inputs.related("in_distribution", **({"benchmark": id_spec} if id_spec else {}))
+        bench, id_bench = inputs.benchmark, view.benchmark
+        if id_bench is None:  # outside a run: the outputs themselves
+            return inputs.outputs, True, {"source": "fitted", "id_benchmark": None}
+        if not id_bench.labelled:
+            raise UsageError(f"calibration.id: {id_bench.name} has no labels; choose a labelled in-distribution set")
+        id_out = view.outputs
     except DatasetError as err:
+        name = id_spec or getattr(inputs.benchmark, "in_distribution", None) or inputs.benchmark.name
         raise DatasetError(
-            f"calibration fits its temperature on a held-out split of {id_bench.name} (calibration.id); {err} "
+            f"calibration fits its temperature on a held-out split of {name} (calibration.id); {err} "
             "Or give calibration.id=BENCHMARK or calibration.temperature=T with --metric-param."
         ) from None
     record = {
@@ -472,4 +502,6 @@ def _resolve_id(outputs: Any, ctx: Any, id_spec: str | None) -> tuple[Any, bool,
         "id_label_space": id_out.label_space.name,
         "id_condition": "clean",
     }
-    return id_out, same, record
+    # the run shows the in-distribution images themselves (clean, shifted, or as released corrupted copies such as
+    # ImageNet-C): the fitting split is then left out of the scaled metrics
+    return id_out, id_bench.canonical == bench.condition()["base"], record

@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
-from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue, mean_with_ci
+from zeroshift.core.lazy import torch
+from zeroshift.metrics.base import mean_with_ci
+from zeroshift.metrics.group import GroupResult, MetricSpec, Params, metric_group
 
 
 def subset_correct(logits: torch.Tensor, labels: np.ndarray, columns: Sequence[int]) -> tuple[np.ndarray, int]:
@@ -60,16 +61,30 @@ def class_subsets() -> dict[str, tuple[int, ...]]:
     }
 
 
-def class_subsets_group(outputs: Any, context: Any = None, **boot: Any) -> list[MetricValue]:
-    """The ``class_subsets`` metric group: top-1 on the classes of ImageNet-R, ImageNet-A and ObjectNet.
+@metric_group(
+    "class_subsets",
+    metrics=(
+        MetricSpec(
+            "top1_on_{subset}_classes",
+            "top-1 on the {subset} classes",
+            True,
+            "ImageNet val restricted to a natural shift's classes (images and argmax)",
+            fields={"subset": ("imagenet_r", "imagenet_a", "objectnet")},
+            names={"imagenet_r": "ImageNet-R", "imagenet_a": "ImageNet-A", "objectnet": "ObjectNet"},
+        ),
+    ),
+)
+def class_subsets_group(inputs: Any, params: Params) -> GroupResult:
+    """Top-1 on the classes of ImageNet-R, ImageNet-A and ObjectNet, from 1000-way ImageNet outputs.
 
-    Needs 1000-way outputs over the ImageNet universe (the ``imagenet`` benchmark); for any other label space it
+    Needs outputs over the whole ImageNet universe (the ``imagenet`` benchmark); for any other label space it
     returns nothing.
     """
+    outputs = inputs.outputs
     space = outputs.label_space
     if space.universe != "imagenet1k" or space.columns != tuple((i,) for i in range(len(space.universe_names))):
-        return []
-    settings = {**DEFAULT_BOOTSTRAP, **boot}
+        return GroupResult()
+    settings = params.bootstrap
     values = []
     for name, columns in class_subsets().items():
         correct, n = subset_correct(outputs.logits, outputs.labels, columns)
@@ -77,4 +92,4 @@ def class_subsets_group(outputs: Any, context: Any = None, **boot: Any) -> list[
             continue
         details = {"n": n, "n_classes": len(columns), "protocol": "images of the subset's classes, argmax over them"}
         values.append(mean_with_ci(correct, name, True, settings, details))
-    return values
+    return GroupResult(values)

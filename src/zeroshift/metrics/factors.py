@@ -25,19 +25,37 @@ from typing import Any
 import numpy as np
 
 from zeroshift.metrics.accuracy import topk_correct
-from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue, mean_with_ci
+from zeroshift.metrics.base import MetricValue, mean_with_ci
+from zeroshift.metrics.group import GroupResult, MetricSpec, Params, metric_group
+from zeroshift.params import Param
 
 
-def factor_accuracy_group(
-    outputs: Any, context: Any = None, columns: tuple[str, ...] | list[str] | None = None, **boot: Any
-) -> list[MetricValue]:
-    """The ``factor_accuracy`` metric group: top-1 per level of each factor, with error ratios."""
+def _columns(value: Any) -> tuple[str, ...] | None:
+    return None if value is None else ((value,) if isinstance(value, str) else tuple(str(v) for v in value))
+
+
+@metric_group(
+    "factor_accuracy",
+    metrics=(
+        MetricSpec(
+            "top1[{factor}={level}]",
+            "top-1 at {factor} = {level}",
+            True,
+            "top-1 over the samples at one level of a factor; details hold the ImageNet-X error ratio",
+        ),
+    ),
+    params={"columns": Param(None, "factor columns to break down (default: the benchmark's)", check=_columns)},
+)
+def factor_accuracy_group(inputs: Any, params: Params) -> GroupResult:
+    """Top-1 per level of each factor, with error ratios (see the module docstring)."""
+    outputs = inputs.outputs
+    columns = params.columns
     if columns is None:
-        columns = getattr(getattr(context, "benchmark", None), "factor_columns", ())
-    settings = {**DEFAULT_BOOTSTRAP, **boot}
+        columns = inputs.benchmark.factor_columns if inputs.benchmark is not None else ()
+    settings = params.bootstrap
     labelled = np.asarray(outputs.labels) >= 0
     if not labelled.any():
-        return []
+        return GroupResult()
     correct = np.zeros(len(labelled), dtype=bool)
     correct[labelled] = topk_correct(outputs.logits[labelled], np.asarray(outputs.labels)[labelled], 1)
     overall = float(correct[labelled].mean())
@@ -64,4 +82,4 @@ def factor_accuracy_group(
                 "within_varied": varied is not None,
             }
             values.append(mean_with_ci(correct[idx], f"top1[{column}={level}]", True, settings, details))
-    return values
+    return GroupResult(values)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from zeroshift.engine.outputs import Outputs
+from zeroshift.core.outputs import Outputs
 
 
 def pair_rows(shifted_ids: list[str], clean_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -58,18 +58,19 @@ class Paired:
         return self.clean_pred == self.labels
 
 
-def paired_with_clean(outputs: Outputs, ctx: Any) -> Paired:
+def paired_with_clean(outputs: Outputs, inputs: Any) -> Paired:
     """Pair ``outputs`` (a shifted run) with the clean outputs of the same model, benchmark and label space.
 
-    The clean outputs come through the caches (``ctx.outputs()``), encoded once if they are not there yet.
+    The clean outputs are the group's declared ``clean`` relation (through the caches: encoded once if they are not
+    there yet).
 
     Example:
-        >>> paired = paired_with_clean(outputs, ctx)  # doctest: +SKIP
+        >>> paired = paired_with_clean(outputs, inputs)  # doctest: +SKIP
         >>> float((paired.clean_correct & ~paired.correct).mean())  # doctest: +SKIP
         0.25
 
     """
-    clean = ctx.outputs()
+    clean = inputs.related("clean").outputs
     rows, clean_rows = pair_rows(outputs.sample_ids, clean.sample_ids)
     labelled = outputs.labels[rows] >= 0
     rows, clean_rows = rows[labelled], clean_rows[labelled]

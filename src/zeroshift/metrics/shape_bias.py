@@ -19,9 +19,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
-from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue, bootstrap_ci, mean_with_ci
+from zeroshift.core.lazy import torch
+from zeroshift.metrics.base import MetricValue, bootstrap_ci, mean_with_ci
+from zeroshift.metrics.group import GroupResult, MetricSpec, Params, metric_group
 
 
 @dataclass(frozen=True)
@@ -91,22 +92,30 @@ def _bias_with_ci(
     return shape_texture_counts(decisions, shapes, textures), lo, hi
 
 
-def shape_bias_group(outputs: Any, context: Any = None, **boot: Any) -> list[MetricValue]:
-    """The ``shape_bias`` metric group: shape bias overall (and per shape category), shape and texture match.
+@metric_group(
+    "shape_bias",
+    metrics=(
+        MetricSpec("shape_bias", "shape bias", True, "shape / (shape + texture) decisions on cue-conflict images"),
+        MetricSpec("shape_match", "shape match", True, "fraction of conflict images decided by their shape"),
+        MetricSpec("texture_match", "texture match", False, "fraction of conflict images decided by their texture"),
+    ),
+)
+def shape_bias_group(inputs: Any, params: Params) -> GroupResult:
+    """Shape bias overall (and per shape category), shape and texture match.
 
     Reads the texture category index of every sample from the meta column named by the benchmark's
     ``texture_column`` (default ``texture``; the cue-conflict benchmarks provide it); samples without one (-1) are
     not cue-conflict images and are ignored.
     """
-    column = getattr(getattr(context, "benchmark", None), "texture_column", "texture")
+    outputs = inputs.outputs
+    column = inputs.benchmark.texture_column if inputs.benchmark is not None else "texture"
     if column not in outputs.meta:
-        return []
-    settings = {**DEFAULT_BOOTSTRAP, **boot}
+        return GroupResult()
+    settings = params.bootstrap
     textures = np.asarray(outputs.meta[column], dtype=np.int64)
     shapes = np.asarray(outputs.labels, dtype=np.int64)
     decisions = torch.as_tensor(outputs.logits).float().argmax(dim=1).cpu().numpy()
-    if context is not None and hasattr(context, "save_column"):
-        context.save_column("texture", textures.tolist())
+    columns = {"texture": textures.tolist()}
     usable = textures >= 0
     decisions, shapes, textures = decisions[usable], shapes[usable], textures[usable]
     counts, lo, hi = _bias_with_ci(decisions, shapes, textures, settings)
@@ -128,8 +137,9 @@ def shape_bias_group(outputs: Any, context: Any = None, **boot: Any) -> list[Met
     conflict = shapes != textures
     shape_hits = (decisions == shapes)[conflict]
     texture_hits = (decisions == textures)[conflict]
-    return [
+    values = [
         MetricValue("shape_bias", counts.shape_bias, True, lo, hi, details),
         mean_with_ci(shape_hits, "shape_match", True, settings, {"n": counts.n}),
         mean_with_ci(texture_hits, "texture_match", False, settings, {"n": counts.n}),
     ]
+    return GroupResult(values, columns=columns)

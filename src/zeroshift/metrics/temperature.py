@@ -22,9 +22,9 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import torch
 
-from zeroshift.errors import UsageError
+from zeroshift.core.lazy import torch
+from zeroshift.errors import SpecError, UsageError
 
 #: the search interval of T
 BOUNDS = (1e-3, 1e3)
@@ -101,22 +101,57 @@ def fit_temperature(logits: torch.Tensor, labels: np.ndarray, bounds: tuple[floa
     return TemperatureFit(math.exp(best_u), before, best_nll, n, at_bound)
 
 
+#: what ``calibration.ts_split`` may be, in the words of its error message
+TS_SPLIT_FORMS = (
+    "a fraction in (0, 1) such as 0.5, or a whole number of samples >= 1 such as 5000 (counts are written as "
+    "integers: 1.0 is neither)"
+)
+
+
 def heldout_split(n: int, size: float | int, seed: int) -> np.ndarray:
-    """Positions ``0..n-1`` of a seeded fitting split of ``size`` (a fraction in (0, 1) or a count).
+    """Positions ``0..n-1`` of a seeded fitting split of ``size``: a fraction in (0, 1) or an integer count.
+
+    A float is always a fraction, so ``1.0`` (or ``2.0``) is refused rather than read as a count of one (or two)
+    samples; an integer is always a count. A fraction leaves at least one sample out of the split (``0.99`` of 10
+    fits on 9), so the fitting split never silently covers every sample it is then scored on; a count larger than
+    the set takes it all (fitting on the whole of another in-distribution set, ``calibration.id``).
 
     Example:
-        >>> heldout_split(10, 0.5, 0).size, heldout_split(10, 3, 0).size
-        (5, 3)
+        >>> heldout_split(10, 0.5, 0).size, heldout_split(10, 3, 0).size, heldout_split(10, 0.99, 0).size
+        (5, 3, 9)
+        >>> heldout_split(10, 1.0, 0)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        zeroshift.errors.UsageError: calibration.ts_split must be a fraction in (0, 1) such as 0.5, or ... got 1.0
 
     """
-    if isinstance(size, bool) or not isinstance(size, int | float):
-        raise UsageError(f"calibration.ts_split must be a fraction in (0, 1) or a count, got {size!r}")
-    if isinstance(size, float) and not size.is_integer():
-        if not 0.0 < size < 1.0:
-            raise UsageError(f"calibration.ts_split must be a fraction in (0, 1) or a count, got {size!r}")
-        k = int(round(size * n))
-    else:
-        if size < 1:
-            raise UsageError(f"calibration.ts_split must be a fraction in (0, 1) or a count, got {size!r}")
-        k = min(int(size), n)
+    fraction = _is_fraction(size)
+    if not (fraction or _is_count(size)):
+        raise UsageError(f"calibration.ts_split must be {TS_SPLIT_FORMS}; got {size!r}")
+    k = min(int(round(float(size) * n)), max(n - 1, 0)) if fraction else min(int(size), n)
     return np.random.default_rng(seed).permutation(n)[:k]
+
+
+def _is_fraction(size: object) -> bool:
+    return isinstance(size, float | np.floating) and 0.0 < size < 1.0
+
+
+def _is_count(size: object) -> bool:
+    return isinstance(size, int | np.integer) and not isinstance(size, bool | np.bool_) and size >= 1
+
+
+def check_ts_split(size: object) -> float | int:
+    """``size`` if it is a valid ``ts_split`` (see :func:`heldout_split`), else SpecError: a ``Param`` check.
+
+    Example:
+        >>> check_ts_split(0.5), check_ts_split(5000)
+        (0.5, 5000)
+        >>> check_ts_split(1.0)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        zeroshift.errors.SpecError: must be a fraction in (0, 1) such as 0.5, or a whole number ... got 1.0
+
+    """
+    if not (_is_fraction(size) or _is_count(size)):
+        raise SpecError(f"must be {TS_SPLIT_FORMS}; got {size!r}")
+    return size  # type: ignore[return-value]

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from zeroshift.errors import UsageError
-from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue, mean_with_ci
+from zeroshift.metrics.base import mean_with_ci
+from zeroshift.metrics.group import GroupResult, MetricSpec, Need, Params, metric_group
 from zeroshift.metrics.paired import paired_with_clean
 
 
@@ -34,24 +35,47 @@ def written_hits(pred: np.ndarray, written: np.ndarray) -> np.ndarray:
     return np.asarray(pred) == np.asarray(written)
 
 
-def typographic_group(outputs: Any, ctx: Any, **boot: Any) -> list[MetricValue]:
+def needs_typographic_shift(benchmark: Any, shift: Any) -> None:
+    """The group's check: it compares a typographic run with its clean run, so it needs a typographic shift.
+
+    Example:
+        >>> needs_typographic_shift(None, None)
+        Traceback (most recent call last):
+        ...
+        zeroshift.errors.UsageError: the typographic metric group needs a typographic shift (--shift "typographic()")
+
+    """
+    if shift is None or shift.name != "typographic":
+        raise UsageError('the typographic metric group needs a typographic shift (--shift "typographic()")')
+
+
+@metric_group(
+    "typographic",
+    metrics=(
+        MetricSpec("clean_top1", "clean top-1", True, "top-1 of the same samples without the shift"),
+        MetricSpec("accuracy_drop", "accuracy drop", False, "clean top-1 minus top-1 under the shift, paired"),
+        MetricSpec("attack_success_rate", "attack success rate", False, "fraction predicted as the written class"),
+    ),
+    needs=(Need("clean"),),
+    check=needs_typographic_shift,
+)
+def typographic_group(inputs: Any, params: Params) -> GroupResult:
     """Attack success rate, accuracy drop and clean top-1 of a typographic run (see the module docstring).
 
     Example:
         >>> # computed for every run under a typographic shift, e.g.
         >>> # zeroshift run -m MODEL -b imagenet --shift "typographic(text='confusable')"
-        >>> from zeroshift.metrics import metrics
-        >>> metrics.get("typographic") is typographic_group
+        >>> from zeroshift.metrics import groups
+        >>> groups.get("typographic") is typographic_group
         True
 
     """
-    shift = getattr(ctx, "shift", None)
-    needs_typographic_shift(getattr(ctx, "benchmark", None), shift)
-    settings = {**DEFAULT_BOOTSTRAP, **boot}
-    params = ctx.shift_params()
-    written_all = np.asarray([p["written"] for p in params], dtype=np.int64)
+    outputs, shift = inputs.outputs, inputs.shift
+    needs_typographic_shift(inputs.benchmark, shift)
+    settings = params.bootstrap
+    written_all = np.asarray([p["written"] for p in inputs.shift_params()], dtype=np.int64)
     written = written_all[outputs.indices]
-    paired = paired_with_clean(outputs, ctx)
+    paired = paired_with_clean(outputs, inputs)
     mode = shift.params["text"]
     n = int(paired.rows.size)
     values = [
@@ -75,27 +99,11 @@ def typographic_group(outputs: Any, ctx: Any, **boot: Any) -> list[MetricValue]:
                 {"n": n, "definition": "fraction predicted as the written (wrong) class", "text": mode},
             )
         )
-    ctx.save_column("written_label", written.tolist())
-    ctx.protocol["typographic_metrics"] = {
-        "attack_success_rate": "prediction == written class, over samples read both clean and with text",
-        "accuracy_drop": "paired: mean over samples of (clean correct - correct with text)",
-        "control": mode == "correct",
+    protocol = {
+        "typographic_metrics": {
+            "attack_success_rate": "prediction == written class, over samples read both clean and with text",
+            "accuracy_drop": "paired: mean over samples of (clean correct - correct with text)",
+            "control": mode == "correct",
+        }
     }
-    return values
-
-
-def needs_typographic_shift(benchmark: Any, shift: Any) -> None:
-    """The group's check: it compares a typographic run with its clean run, so it needs a typographic shift.
-
-    Example:
-        >>> needs_typographic_shift(None, None)
-        Traceback (most recent call last):
-        ...
-        zeroshift.errors.UsageError: the typographic metric group needs a typographic shift (--shift "typographic()")
-
-    """
-    if shift is None or shift.name != "typographic":
-        raise UsageError('the typographic metric group needs a typographic shift (--shift "typographic()")')
-
-
-typographic_group.check = needs_typographic_shift  # type: ignore[attr-defined]
+    return GroupResult(values, protocol, {"written_label": written.tolist()})

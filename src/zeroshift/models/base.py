@@ -173,6 +173,22 @@ class ZeroShotModel(ABC):
         return sum(p.numel() for p in self.module.parameters())
 
 
+def library_version(distribution: str) -> str:
+    """The installed version of a library, read from its metadata without importing it (``+local`` dropped).
+
+    Identities of seeded random models name the library versions; reading them this way keeps a fully cached run
+    from importing a model backend.
+
+    Example:
+        >>> library_version("numpy").count(".") >= 1
+        True
+
+    """
+    from importlib.metadata import version
+
+    return version(distribution).split("+")[0]
+
+
 def split_normalize(
     transform: Any,
 ) -> tuple[Callable[[Image.Image], torch.Tensor], tuple[float, ...], tuple[float, ...]]:

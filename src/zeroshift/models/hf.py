@@ -23,7 +23,7 @@ from PIL import Image
 
 from zeroshift.digest import folder_digest
 from zeroshift.errors import ModelLoadError
-from zeroshift.models.base import Preprocess, ZeroShotModel
+from zeroshift.models.base import Preprocess, ZeroShotModel, library_version
 from zeroshift.models.metadata import build_info
 from zeroshift.models.open_clip import random_seed
 from zeroshift.specs import ModelSpec
@@ -77,8 +77,6 @@ class HFModel(ZeroShotModel):
 
     @classmethod
     def identity(cls, spec: ModelSpec) -> dict[str, Any]:  # noqa: D102
-        import transformers
-
         ident: dict[str, Any] = {"backend": "transformers"}
         seed = random_seed(spec)
         if _is_local(spec.name):
@@ -90,7 +88,7 @@ class HFModel(ZeroShotModel):
             ident["repo"] = spec.name
             ident["revision"] = spec.option_dict.get("revision", "main")
         if seed is not None:
-            ident.update(seed=seed, transformers=transformers.__version__, torch=torch.__version__.split("+")[0])
+            ident.update(seed=seed, transformers=library_version("transformers"), torch=library_version("torch"))
         return ident
 
     @classmethod

@@ -24,7 +24,7 @@ import torch
 
 from zeroshift.digest import file_digest
 from zeroshift.errors import ModelLoadError
-from zeroshift.models.base import Preprocess, ZeroShotModel, describe_transform, split_normalize
+from zeroshift.models.base import Preprocess, ZeroShotModel, describe_transform, library_version, split_normalize
 from zeroshift.models.metadata import build_info
 from zeroshift.registry import suggest
 from zeroshift.specs import ModelSpec
@@ -68,12 +68,10 @@ class OpenCLIPModel(ZeroShotModel):
 
     @classmethod
     def identity(cls, spec: ModelSpec) -> dict[str, Any]:  # noqa: D102
-        import open_clip
-
         ident: dict[str, Any] = {"backend": "open_clip", "arch": spec.name}
         seed = random_seed(spec)
         if seed is not None:
-            ident.update(seed=seed, open_clip=open_clip.__version__, torch=torch.__version__.split("+")[0])
+            ident.update(seed=seed, open_clip=library_version("open_clip_torch"), torch=library_version("torch"))
         elif spec.ref is not None and spec.ref_is_path:
             if not os.path.isfile(spec.ref):
                 raise ModelLoadError(f"{spec}: no weights file at {spec.ref}")

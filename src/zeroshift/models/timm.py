@@ -20,7 +20,7 @@ import torch
 
 from zeroshift.digest import file_digest
 from zeroshift.errors import ModelLoadError
-from zeroshift.models.base import Preprocess, ZeroShotModel, describe_transform, split_normalize
+from zeroshift.models.base import Preprocess, ZeroShotModel, describe_transform, library_version, split_normalize
 from zeroshift.models.metadata import build_info
 from zeroshift.models.open_clip import random_seed
 from zeroshift.registry import suggest
@@ -50,12 +50,10 @@ class TimmModel(ZeroShotModel):
 
     @classmethod
     def identity(cls, spec: ModelSpec) -> dict[str, Any]:  # noqa: D102
-        import timm
-
         ident: dict[str, Any] = {"backend": "timm", "name": spec.name}
         seed = random_seed(spec)
         if seed is not None:
-            ident.update(seed=seed, timm=timm.__version__, torch=torch.__version__.split("+")[0])
+            ident.update(seed=seed, timm=library_version("timm"), torch=library_version("torch"))
         elif spec.ref is not None:
             if not os.path.isfile(spec.ref):
                 raise ModelLoadError(f"{spec}: no weights file at {spec.ref}")

@@ -16,14 +16,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from collections.abc import Iterable
 from importlib import resources
 from typing import Any
 
+from zeroshift.conditions import condition_of
+from zeroshift.core.numeric import finite  # noqa: F401  (re-exported for the analyses)
 from zeroshift.errors import UsageError
 from zeroshift.results.schema import RunRecord
-from zeroshift.specs import CallSpec
 
 #: model metadata fields a report can group or filter by (``record.model_info`` keys), plus run fields
 INFO_FIELDS = (
@@ -56,21 +56,16 @@ def info_csv(name: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(info_text(name))))
 
 
-def benchmark_call(record: RunRecord) -> CallSpec:
-    """The record's benchmark as a parsed spec."""
-    return CallSpec.parse(record.benchmark)
-
-
 def matches(
     record: RunRecord, benchmark: str, params: dict[str, Any] | None = None, label_space: str | None = None
 ) -> bool:
     """Whether a clean record is of ``benchmark`` with (at least) these parameter values and label space."""
     if record.shift is not None:
         return False
-    call = benchmark_call(record)
-    if call.name != benchmark:
+    condition = condition_of(record)
+    if condition.get("benchmark") != benchmark:
         return False
-    kwargs = call.kwargs
+    kwargs = condition.get("benchmark_params") or {}
     if any(kwargs.get(k, v) != v for k, v in (params or {}).items()):
         return False
     return label_space is None or record.label_space == label_space
@@ -81,10 +76,45 @@ def model_key(record: RunRecord) -> tuple[str, str]:
     return record.model, record.prompts
 
 
+def limit_of(record: RunRecord) -> int | None:
+    """The ``--limit`` subset size a record was evaluated on (None for a full run)."""
+    limit = (record.condition or {}).get("limit")
+    if isinstance(limit, dict):
+        return int(limit["n"]) if limit.get("n") is not None else None
+    raw = (record.config or {}).get("limit")
+    return int(raw) if raw is not None else None
+
+
+def preference(record: RunRecord) -> tuple[bool, str, str]:
+    """Sort key under which the preferred record of a condition comes last: full runs over ``--limit`` runs (whatever
+    their age), then the newest.
+    """
+    return limit_of(record) is None, record.created_at, record.run_id
+
+
+#: what analyses record about the population of records they read
+POPULATION = (
+    "full runs (a --limit run never replaces a full run of the same condition); a condition with only --limit runs "
+    "uses its newest one, and in- and out-of-distribution runs are paired only within one subset size"
+)
+
+
 def latest(records: Iterable[RunRecord]) -> list[RunRecord]:
-    """The newest record of each (model, benchmark, shift, prompts, label space), in input order of the newest."""
+    """The preferred record of each (model, benchmark, shift, prompts, label space): the newest full run, else the
+    newest ``--limit`` run (see :func:`preference`).
+
+    Example:
+        >>> from zeroshift.results.schema import RunRecord
+        >>> full = RunRecord.new(model="m", benchmark="b", shift=None, prompts="p", label_space="full")
+        >>> quick = RunRecord.new(model="m", benchmark="b", shift=None, prompts="p", label_space="full",
+        ...                       config={"limit": 20})
+        >>> quick.created_at = "9999"  # a later quick look
+        >>> latest([full, quick])[0] is full
+        True
+
+    """
     newest: dict[tuple[Any, ...], RunRecord] = {}
-    for r in sorted(records, key=lambda r: (r.created_at, r.run_id)):
+    for r in sorted(records, key=preference):
         newest[(r.model, r.benchmark, r.shift, r.prompts, r.label_space)] = r
     return list(newest.values())
 
@@ -115,8 +145,3 @@ def parse_filter(pairs: dict[str, str]) -> dict[str, str]:
 def passes(record: RunRecord, filters: dict[str, str]) -> bool:
     """Whether the record's fields equal every filter value (compared as lower-case text)."""
     return all(str(field_value(record, k)).lower() == v.lower() for k, v in filters.items())
-
-
-def finite(x: float | None) -> float | None:
-    """``x`` or None when it is missing or not finite (for JSON output)."""
-    return None if x is None or not math.isfinite(x) else float(x)

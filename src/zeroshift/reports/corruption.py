@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from zeroshift.errors import SpecError
+from zeroshift.conditions import condition_of
 from zeroshift.metrics.corruption import (
     COMMON,
     EXTRA,
@@ -41,9 +41,9 @@ from zeroshift.metrics.corruption import (
     relative_corruption_error,
 )
 from zeroshift.results.schema import RunRecord
-from zeroshift.specs import CallSpec
 
-#: the clean benchmark that the released ImageNet-C is compared with
+#: the benchmark AlexNet's published errors were measured on (all of ImageNet val): the only protocol whose CE values
+#: are comparable with published mCE
 RELEASED_CLEAN = "imagenet(split='val')"
 
 
@@ -107,22 +107,6 @@ class CorruptionSummary:
         return out
 
 
-def _condition(record: RunRecord) -> tuple[str, str, int] | None:
-    """``(source, corruption, severity)`` of an ImageNet-C record, or None for any other record."""
-    try:
-        if record.shift:
-            call = CallSpec.parse(record.shift)
-            if call.name == "corruption":
-                return "on-the-fly", call.kwargs["name"], int(call.kwargs["severity"])
-            return None
-        call = CallSpec.parse(record.benchmark)
-    except (SpecError, KeyError, TypeError, ValueError):
-        return None
-    if call.name == "imagenet_c":
-        return "released", call.kwargs.get("corruption", "gaussian_noise"), int(call.kwargs.get("severity", 1))
-    return None
-
-
 def _limit(record: RunRecord) -> int | None:
     limit = (record.config or {}).get("limit")
     return int(limit) if limit is not None else None
@@ -145,14 +129,15 @@ def corruption_summary(records: Iterable[RunRecord]) -> list[CorruptionSummary]:
         if error is None:
             continue
         base = (record.model, record.prompts, record.label_space, record.seed, _limit(record))
-        condition = _condition(record)
-        if condition is None:
+        condition = condition_of(record)
+        corruption = condition.get("corruption")
+        if corruption is None:
             if not record.shift:
                 clean[(*base, record.benchmark)] = error
             continue
-        source, name, severity = condition
-        benchmark = record.benchmark if source == "on-the-fly" else RELEASED_CLEAN
-        groups.setdefault((*base, benchmark, source), {})[(name, severity)] = error
+        source = "on-the-fly" if condition.get("shift") else "released"
+        benchmark = condition.get("base") or record.benchmark  # the clean benchmark whose images were corrupted
+        groups.setdefault((*base, benchmark, source), {})[(corruption["name"], int(corruption["severity"]))] = error
     out = []
     for key in sorted(groups, key=str):
         model, prompts, label_space, seed, limit, benchmark, source = key

@@ -31,9 +31,10 @@ from typing import Any
 
 import numpy as np
 
+from zeroshift.conditions import condition_of
 from zeroshift.errors import UsageError
 from zeroshift.metrics.base import DEFAULT_BOOTSTRAP
-from zeroshift.reports.base import benchmark_call, info_text
+from zeroshift.reports.base import info_text
 from zeroshift.reports.paired import correct_of
 from zeroshift.results.schema import RunRecord
 
@@ -285,7 +286,11 @@ def imagenet_runs(records: list[RunRecord], models: list[str] | None = None) -> 
     """
     groups: dict[tuple[str, ...], list[RunRecord]] = {}
     for r in sorted(records, key=lambda r: (r.created_at, r.run_id), reverse=True):
-        if benchmark_call(r).name == "imagenet" and r.label_space == "full" and (not models or r.model in models):
+        if (
+            condition_of(r).get("benchmark") == "imagenet"
+            and r.label_space == "full"
+            and (not models or r.model in models)
+        ):
             groups.setdefault((r.model, r.benchmark, r.shift or "", r.prompts), []).append(r)
     return list(groups.values())
 
@@ -329,7 +334,7 @@ def analyze_imagenet_x(
         if found is None:
             continue
         record, samples = found
-        partition = "train" if benchmark_call(record).kwargs.get("split") == "train" else "val"
+        partition = "train" if (condition_of(record).get("benchmark_params") or {}).get("split") == "train" else "val"
         if partition not in loaded:
             loaded[partition] = load_annotations(annotations_dir, which, partition, filter_prototypes)
         results.append(breakdown_run(record, samples, loaded[partition], n_boot, alpha, seed))

@@ -217,7 +217,7 @@ def resolve_run(
         return by_id[0]
     if len(by_id) > 1:
         raise UsageError(f"run id prefix {ref!r} matches {len(by_id)} runs; give more characters")
-    from zeroshift.reports.base import benchmark_call
+    from zeroshift.conditions import condition_of
     from zeroshift.specs import CallSpec, ModelSpec
 
     try:
@@ -232,7 +232,7 @@ def resolve_run(
         r
         for r in records
         if r.model == model
-        and (r.benchmark == wanted.canonical or (not wanted.params and benchmark_call(r).name == wanted.name))
+        and (r.benchmark == wanted.canonical or (not wanted.params and condition_of(r).get("benchmark") == wanted.name))
         and r.shift == shift_canonical
     ]
     if not found:

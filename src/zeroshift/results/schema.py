@@ -19,8 +19,8 @@ from typing import Any
 
 from zeroshift.metrics.base import MetricValue, json_safe
 
-#: bumped on any incompatible change of the record layout
-SCHEMA_VERSION = 1
+#: bumped on any change of the record layout (2: the structured ``condition``; records of version 1 lack it)
+SCHEMA_VERSION = 2
 
 
 @dataclass
@@ -45,7 +45,18 @@ class SampleOutputs:
 
 @dataclass
 class RunRecord:
-    """One evaluation: specs, protocol, fingerprints, counts, provenance and metric values."""
+    """One evaluation: specs, protocol, fingerprints, counts, provenance and metric values.
+
+    ``condition`` holds the structured fields of what was measured, so that analyses never parse spec strings:
+    ``benchmark`` (registry name) and ``benchmark_params``, ``name`` (readable), ``kind`` (``in_distribution``,
+    ``natural_shift``, ``corruption``, ``typographic``, ``adversarial``, ``ood``, ``diagnostic``...), ``base`` (the
+    clean benchmark whose images were shown), ``in_distribution`` (the canonical benchmark this condition is
+    compared with, None for an in-distribution condition) and ``id_metric`` (the metric of that benchmark's run that
+    is the in-distribution axis), ``training_set`` (the training data of the supervised population of effective
+    robustness), ``shift``, ``shift_kind`` and ``shift_params``, ``corruption`` (``{name, severity}`` or None),
+    ``label_space``, ``seed``, ``limit`` (``{n, seed}`` or None) and ``label`` (a readable name of the condition).
+    Records written before schema version 2 have an empty ``condition``.
+    """
 
     run_id: str
     schema_version: int
@@ -56,6 +67,7 @@ class RunRecord:
     prompts: str
     label_space: str
     seed: int = 0
+    condition: dict[str, Any] = field(default_factory=dict)
     model_info: dict[str, Any] = field(default_factory=dict)
     protocol: dict[str, Any] = field(default_factory=dict)
     fingerprints: dict[str, str] = field(default_factory=dict)

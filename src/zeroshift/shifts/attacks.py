@@ -11,8 +11,9 @@ results do not depend on batch composition.
 * ``fgsm(eps)``: one signed-gradient step of size ``eps`` (Goodfellow et al. 2015).
 * ``pgd(eps, norm, steps, step_size, random_start)``: projected gradient descent (Madry et al. 2018); the step
   size defaults to ``2.5 * eps / steps``; returns the last iterate.
-* ``apgd(eps, norm, steps)``: APGD-CE (Croce & Hein 2020), step-size halving at checkpoints with momentum 0.75;
-  returns the first iterate that fools the model, else the highest-loss one.
+* ``apgd(eps, norm, steps)``: APGD-CE (Croce & Hein 2020), step-size halving at checkpoints with momentum 0.75,
+  as AutoAttack runs it: returns the last iterate that fools the model, else the clean image; images the clean
+  model already gets wrong are not attacked.
 
 ``eps`` may be written ``'4/255'``; floats that are exact multiples of 1/255 are written that way in the canonical
 spec. :func:`minimal_epsilon` bisects, per image, the smallest radius at which an attack succeeds (Wang et al.
@@ -181,6 +182,8 @@ class Attack(Shift):
 
     kind = "attack"
     metric_groups = ("adversarial",)
+    condition_kind = "adversarial"
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {"norm": NORMS, "target": TARGETS}
     #: whether ``norm`` may be chosen (FGSM is L-inf by definition)
     norms: ClassVar[tuple[str, ...]] = NORMS
 
@@ -205,6 +208,13 @@ class Attack(Shift):
         """``linf`` or ``l2``."""
         return self.params.get("norm", "linf")
 
+    def label(self) -> str:  # noqa: D102
+        eps = self.params["eps"]
+        radius = eps if isinstance(eps, str) else f"{float(eps):.4g}"
+        norm = {"linf": "L-inf", "l2": "L2"}.get(self.norm, self.norm)
+        target = f", targeted ({self.params['target']})" if self.params["target"] is not None else ""
+        return f"{self.name.upper()} {norm} {radius}{target}"
+
     def prepare(self, context: Any) -> list[dict[str, Any]] | None:
         """Per-sample targets of a targeted attack (label indices of the run's label space)."""
         ctx = context
@@ -219,11 +229,11 @@ class Attack(Shift):
         if mode == "random":
             out = []
             for i, sid in enumerate(ctx.dataset.sample_ids):
-                rng = np.random.default_rng([per_image_seed(ctx.spec.seed, self.canonical, sid), 1])
+                rng = np.random.default_rng([per_image_seed(ctx.seed, self.canonical, sid), 1])
                 t = int(rng.integers(n_classes - 1))
                 out.append(t + int(t >= labels[i]))
         else:
-            clean = ctx.outputs()
+            clean = ctx.clean_outputs()
             worst = dict(zip(clean.sample_ids, clean.logits.argmin(dim=1).tolist(), strict=True))
             out = [worst.get(sid, (int(labels[i]) + 1) % n_classes) for i, sid in enumerate(ctx.dataset.sample_ids)]
         return [{"target": t} for t in out]
@@ -348,51 +358,136 @@ class PGD(Attack):
         return adv.detach()
 
 
+def _box(point: torch.Tensor, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """``point`` clipped to the L-inf box of radius ``eps`` around ``x`` and to [0, 1], in AutoAttack's order.
+
+    Example:
+        >>> x, e = torch.tensor([[[[0.5, 0.95]]]]), torch.tensor(0.1).view(1, 1, 1, 1)
+        >>> _box(torch.tensor([[[[0.8, 1.2]]]]), x, e).flatten().tolist()
+        [0.6000000238418579, 1.0]
+
+    """
+    return torch.clamp(torch.min(torch.max(point, x - eps), x + eps), 0.0, 1.0)
+
+
+def _ball(point: torch.Tensor, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """``point`` projected onto the L2 ball of radius ``eps`` around ``x``, then clipped to [0, 1] (AutoAttack).
+
+    Example:
+        >>> x, e = torch.zeros(1, 1, 1, 2), torch.tensor(1.0).view(1, 1, 1, 1)
+        >>> [round(v, 4) for v in _ball(torch.tensor([[[[3.0, 4.0]]]]) / 10, x, e).flatten().tolist()]
+        [0.3, 0.4]
+        >>> [round(v, 4) for v in _ball(torch.tensor([[[[3.0, 4.0]]]]), x, e).flatten().tolist()]
+        [0.6, 0.8]
+
+    """
+    delta = point - x
+    size = _l2(delta)
+    return torch.clamp(x + delta / (size + 1e-12) * torch.min(eps, size), 0.0, 1.0)
+
+
+def _unit(t: torch.Tensor, norm: str) -> torch.Tensor:
+    """``t`` divided per sample by its L-inf or L2 norm plus 1e-12 (AutoAttack's ``normalize``).
+
+    Example:
+        >>> _unit(torch.tensor([[[[-2.0, 1.0]]]]), "linf").flatten().tolist()
+        [-1.0, 0.5]
+
+    """
+    size = t.flatten(1).abs().amax(dim=1).view(-1, 1, 1, 1) if norm == "linf" else _l2(t)
+    return t / (size + 1e-12)
+
+
+def _l2(t: torch.Tensor) -> torch.Tensor:
+    """Per-sample L2 norm as the square root of the sum of squares (AutoAttack's round-off, not ``torch.norm``'s).
+
+    Example:
+        >>> _l2(torch.tensor([[[[3.0, 4.0]]]])).flatten().tolist()
+        [5.0]
+
+    """
+    return (t**2).flatten(1).sum(-1).sqrt().view(-1, 1, 1, 1)
+
+
 class APGD(Attack):
-    """APGD-CE (Croce & Hein 2020) with its step-size schedule and momentum.
+    """APGD-CE (Croce & Hein 2020) as AutoAttack's ``APGDAttack.perturb`` runs it (one restart, CE loss).
+
+    Images the clean classifier already gets wrong (or, targeted, already classifies as the target) are returned
+    unchanged; the others are attacked from a random start. A fooled image comes back as the **last** iterate
+    that fooled the model (AutoAttack's ``x_best_adv``, overwritten at every iterate that fools it), one never
+    fooled as the clean image. The step-size checkpoints start with ``reduced_last_check`` set, as the
+    reference does, so the first checkpoint halves the step only where the loss oscillated.
 
     Example:
         >>> x = torch.tensor([[[[0.45, 0.55]]]])
         >>> adv = APGD(eps=0.1, steps=10).attack(torch.nn.Flatten(), x, torch.tensor([1]), [0])
         >>> torch.nn.Flatten()(adv).argmax(dim=1).tolist()  # within 0.1 of x, the other class now wins
         [0]
+        >>> torch.equal(APGD(eps=0.01, steps=10).attack(torch.nn.Flatten(), x, torch.tensor([1]), [0]), x)
+        True
 
     """
 
     name = "apgd"
+    #: 2: AutoAttack's returned iterate (the last that fools; the clean image where none does)
+    version = 2
     description = "APGD-CE: auto-PGD with step-size halving and momentum (Croce & Hein 2020)"
     defaults: ClassVar[dict[str, Any]] = {"eps": "4/255", "norm": "linf", "steps": 100, "target": None}
     #: momentum weight and the oscillation threshold of the checkpoints
     alpha: ClassVar[float] = 0.75
     rho: ClassVar[float] = 0.75
 
+    @property
+    def protocol(self) -> dict[str, Any]:  # noqa: D102
+        return {
+            **super().protocol,
+            "reference": "AutoAttack APGDAttack.perturb (fra31/auto-attack autopgd_base.py), loss 'ce', 1 restart",
+            "returns": "the last iterate that fools the model; the clean image where no iterate does, or where the "
+            "clean image already fails (not attacked)",
+            "schedule": "step 2 * eps, momentum 0.75, checkpoints at 22% of the steps then -3% down to 6%, "
+            "rho 0.75, reduced_last_check starts True",
+        }
+
     def perturb(self, classifier, x, labels, eps, seeds, targets=None):  # noqa: D102
-        n_iter = self.params["steps"]
-        norm = self.norm
         n = x.shape[0]
         e = _per_sample(eps, n, x)
         x = x.detach()
+        with torch.no_grad():
+            clean_fails = success(classifier(x), labels, targets)
+        out = x.clone()
+        todo = (~clean_fails).nonzero().flatten()
+        if len(todo):
+            sub_targets = targets[todo] if targets is not None else None
+            rows = todo.tolist()
+            out[todo] = self._single_run(classifier, x[todo], labels[todo], e[todo], [seeds[i] for i in rows],
+                                         sub_targets)  # fmt: skip
+        return out
+
+    def _single_run(
+        self,
+        classifier: torch.nn.Module,
+        x: torch.Tensor,
+        labels: torch.Tensor,
+        e: torch.Tensor,
+        seeds: list[int],
+        targets: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """AutoAttack's ``attack_single_run``: the last fooling iterate per sample, else the clean image."""
+        n_iter = self.params["steps"]
+        norm = self.norm
+        n = x.shape[0]
+        clip = _box if norm == "linf" else _ball
         # checkpoints: the first after 22% of the iterations, then ever closer, at least 6% apart
         n_iter_2 = max(int(0.22 * n_iter), 1)
         n_iter_min = max(int(0.06 * n_iter), 1)
         size_decr = max(int(0.03 * n_iter), 1)
 
-        if norm == "linf":
-            t = _start_noise(seeds, tuple(x.shape[1:]), "uniform", x)
-            adv = x + e * t / t.flatten(1).abs().amax(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
-        else:
-            t = _start_noise(seeds, tuple(x.shape[1:]), "normal", x)
-            adv = x + e * t / _norm2(t)
-        adv = adv.clamp(0.0, 1.0)
-
-        def step_to(point: torch.Tensor, grad: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
-            direction = grad.sign() if norm == "linf" else grad / _norm2(grad)
-            return (x + project(point + size * direction - x, e, norm)).clamp(0.0, 1.0)
-
+        t = _start_noise(seeds, tuple(x.shape[1:]), "uniform" if norm == "linf" else "normal", x)
+        adv = (x + e * _unit(t, norm)).clamp(0.0, 1.0)
+        fooled_adv = adv.clone()  # the last iterate that fooled the model, per sample
+        best = adv.clone()  # the highest-loss iterate (where the steps restart after a reduction)
         loss, grad, logits = loss_and_grad(classifier, adv, labels, targets)
-        done = success(logits, labels, targets)
-        best_adv = adv.clone()  # the first iterate that succeeds, per sample
-        best = adv.clone()  # the highest-loss iterate
+        fooled = success(logits, labels, targets)
         best_grad = grad.clone()
         loss_best = loss.clone()
         step = 2.0 * e
@@ -400,20 +495,21 @@ class APGD(Attack):
         losses = torch.zeros(n_iter, n, device=x.device, dtype=loss.dtype)
         counter = 0
         k = n_iter_2
-        reduced_last_check = torch.zeros(n, dtype=torch.bool, device=x.device)
+        reduced_last_check = torch.ones(n, dtype=torch.bool, device=x.device)
         loss_best_last_check = loss_best.clone()
 
         for i in range(n_iter):
             grad2 = adv - adv_old
-            adv_old = adv
+            adv_old = adv.clone()
             a = self.alpha if i > 0 else 1.0
-            z = step_to(adv, grad, step)
-            adv = (x + project(adv + (z - adv) * a + grad2 * (1 - a) - x, e, norm)).clamp(0.0, 1.0)
+            direction = grad.sign() if norm == "linf" else _unit(grad, "l2")
+            z = clip(adv + step * direction, x, e)
+            adv = clip(adv + (z - adv) * a + grad2 * (1 - a), x, e)
 
             loss, grad, logits = loss_and_grad(classifier, adv, labels, targets)
-            fooled = success(logits, labels, targets) & ~done
-            best_adv[fooled] = adv[fooled]
-            done |= fooled
+            now = success(logits, labels, targets)
+            fooled_adv[now] = adv[now]
+            fooled |= now
             losses[i] = loss
             improved = loss > loss_best
             best[improved] = adv[improved]
@@ -437,7 +533,7 @@ class APGD(Attack):
                     grad[reduce] = best_grad[reduce]
                 k = max(k - size_decr, n_iter_min)
                 counter = 0
-        return torch.where(done.view(-1, 1, 1, 1), best_adv, best).detach()
+        return torch.where(fooled.view(-1, 1, 1, 1), fooled_adv, x).detach()
 
 
 def minimal_epsilon(

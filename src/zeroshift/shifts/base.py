@@ -9,9 +9,9 @@ normalisation. Two kinds exist:
   whole classifier (pixels -> normalisation -> encoder -> head); their cache key includes the head.
 
 A shift may compute per-sample parameters once in the main process (:meth:`Shift.prepare`: the class name a
-typographic attack writes, the target of a targeted attack); the runner hands them to ``apply`` (as
+typographic attack writes, the target of a targeted attack); the engine hands them to ``apply`` (as
 ``ShiftContext.params``) or ``attack`` (as ``params``), and metric groups read the same list through
-``EvalContext.shift_params()``. Whatever the shifted pixels depend on beyond the image and its seed (the label
+``inputs.shift_params()``. Whatever the shifted pixels depend on beyond the image and its seed (the label
 space, the text head) is named by :meth:`Shift.depends_on` and enters the feature cache key. A shift may add
 metric groups to the benchmark's defaults (:attr:`Shift.metric_groups`) and records its protocol
 (:attr:`Shift.protocol`) in every RunRecord.
@@ -29,8 +29,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import torch
-
+from zeroshift.core.lazy import torch
 from zeroshift.errors import SpecError
 
 
@@ -69,6 +68,18 @@ class Shift:
     defaults: ClassVar[dict[str, Any]] = {}
     #: metric groups added to the benchmark's defaults for runs under this shift
     metric_groups: ClassVar[tuple[str, ...]] = ()
+    #: what kind of condition a run under this shift is (``corruption``, ``typographic``, ``adversarial``...)
+    condition_kind: ClassVar[str] = "synthetic"
+    #: allowed values of parameters that take one of a list (shown by ``zeroshift ls shifts``)
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {}
+    #: the implementation's version: bumped when the same spec starts producing other pixels, so cached artefacts
+    #: of the old implementation are never reused (part of the cache key from version 2 on)
+    version: ClassVar[int] = 1
+
+    @property
+    def cache_key(self) -> str:
+        """What keys the shifted pixels in the cache: the canonical spec, and the version once it is not 1."""
+        return self.canonical if self.version == 1 else f"{self.canonical}#v{self.version}"
 
     def __init__(self, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))
@@ -92,9 +103,27 @@ class Shift:
     def prepare(self, context: Any) -> list[dict[str, Any]] | None:
         """Per-sample parameters computed once in the main process (e.g. the class name to write).
 
-        ``context`` is the run's ``EvalContext``; the list is aligned with ``context.dataset``.
+        ``context`` is the condition as the engine gives it: ``benchmark``, ``dataset``, ``label_space``, ``seed``
+        and ``clean_outputs()`` (the outputs of the same benchmark without the shift); the list is aligned with
+        ``context.dataset``.
         """
         return None
+
+    def label(self) -> str:
+        """A readable name of the condition for reports (e.g. ``fog, severity 3``); subclasses say more."""
+        shown = ", ".join(f"{k}={v}" for k, v in self.params.items() if v != self.defaults.get(k, object()))
+        return self.name + (f" ({shown})" if shown else "")
+
+    def condition(self) -> dict[str, Any]:
+        """The structured fields a run under this shift gives its record (see ``RunRecord.condition``)."""
+        return {
+            "shift": self.name,
+            "shift_kind": self.kind,
+            "shift_params": dict(self.params),
+            "kind": self.condition_kind,
+            "corruption": None,
+            "label": self.label(),
+        }
 
     def depends_on(self) -> frozenset[str]:
         """What the shifted pixels depend on besides the image and its seed: ``label_space`` and/or ``head``.

@@ -71,10 +71,19 @@ class Corruption(Shift):
     name = "corruption"
     description = "ImageNet-C corruption: 15 + 4 kinds x severity 1-5 (Hendrycks & Dietterich), seeded per image"
     kind = "pixel"
+    condition_kind = "corruption"
     defaults: ClassVar[dict[str, Any]] = {"name": None, "severity": None}
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {"name": tuple(NAMES), "severity": (1, 2, 3, 4, 5)}
 
     def validate(self) -> None:  # noqa: D102
         check_corruption(self.params["name"], self.params["severity"])
+
+    def label(self) -> str:  # noqa: D102
+        return f"{self.params['name'].replace('_', ' ')}, severity {self.params['severity']}"
+
+    def condition(self) -> dict[str, Any]:  # noqa: D102
+        corruption = {"name": self.params["name"], "severity": self.params["severity"]}
+        return {**super().condition(), "corruption": corruption}
 
     def apply(self, pixels: torch.Tensor, ctx: ShiftContext) -> torch.Tensor:  # noqa: D102
         image = to_uint8_hwc(pixels)

@@ -163,6 +163,8 @@ class Typographic(Shift):
     description = "typographic attack: a (wrong or, as control, correct) class name written into the image"
     kind = "pixel"
     metric_groups = ("typographic",)
+    condition_kind = "typographic"
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {"text": TEXT_MODES}
     defaults: ClassVar[dict[str, Any]] = {
         "text": "random",
         "count": 8,
@@ -205,7 +207,7 @@ class Typographic(Shift):
         labels = np.asarray(ctx.benchmark.native_to_label(space))[ctx.dataset.targets]
         mode = self.params["text"]
         spec = self.canonical
-        seed = ctx.spec.seed
+        seed = ctx.seed
 
         def random_other(i: int) -> int:
             # a stream of its own (the image seed with a suffix), apart from the one that places the text
@@ -218,7 +220,7 @@ class Typographic(Shift):
         elif mode == "random":
             written = [random_other(i) for i in range(len(labels))]
         else:
-            clean = ctx.outputs()
+            clean = ctx.clean_outputs()
             scores = clean.logits.clone()
             rows = torch.arange(len(clean))
             scores[rows, torch.as_tensor(clean.labels)] = float("-inf")
@@ -227,6 +229,10 @@ class Typographic(Shift):
             written = [best.get(sid, -1) for sid in ctx.dataset.sample_ids]
             written = [w if w >= 0 else random_other(i) for i, w in enumerate(written)]
         return [{"written": w, "text": space.class_names[w]} for w in written]
+
+    def label(self) -> str:  # noqa: D102
+        return {"random": "typographic: random wrong word", "confusable": "typographic: confusable word",
+                "correct": "typographic: correct word (control)"}[self.params["text"]]  # fmt: skip
 
     def apply(self, pixels: torch.Tensor, ctx: ShiftContext) -> torch.Tensor:  # noqa: D102
         if "text" not in ctx.params:

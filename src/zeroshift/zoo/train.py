@@ -123,8 +123,8 @@ def render_set(
     With ``cache``, the images and parameters are kept in the artefact cache (keyed by the generator version,
     the recipe, the seed and ``n``), so models trained on the same data render it once.
     """
+    from zeroshift.core.io import atomic_write_bytes
     from zeroshift.data.factorworld.benchmarks import generator_key
-    from zeroshift.engine.cache import atomic_write_bytes
     from zeroshift.paths import cache_dir
 
     recipe = training_recipe(recipe_name[6:]) if recipe_name.startswith("train:") else split_recipe(recipe_name)
@@ -267,7 +267,7 @@ def write_weights(model: torch.nn.Module, config: dict[str, Any], folder: Path) 
 @torch.no_grad()
 def zero_shot_head(model: DualEncoder, tokenizer: WordTokenizer, classes: list[str]) -> torch.Tensor:
     """Class embeddings from the prompt set the engine uses by default (normalised mean over templates)."""
-    from zeroshift.models.heads import class_embedding
+    from zeroshift.artefacts.text import class_embedding
     from zeroshift.prompts import load_prompts
 
     prompts = load_prompts(TRAIN_PROMPTS)

@@ -109,6 +109,7 @@ class FactorWorld(Benchmark):
     """Base of the FactorWorld benchmarks: one split of world.yaml, generated in memory."""
 
     name = "factorworld"
+    display_name = "FactorWorld"
     description = "FactorWorld clean test split (generated, 16 shapes, exact factor labels)"
     defaults: ClassVar[dict[str, Any]] = {"n": 1000, "seed": 0}
     label_spaces = ("native",)
@@ -176,6 +177,7 @@ class FactorWorldSketch(FactorWorld):
     """Held-out style ``sketch`` (pencil strokes, no colour): the analogue of ImageNet-Sketch."""
 
     name = "factorworld_sketch"
+    display_name = "FactorWorld sketch"
     description = "FactorWorld held-out style: pencil sketches (ImageNet-Sketch analogue)"
     in_distribution = "factorworld"
     split = "sketch"
@@ -185,6 +187,7 @@ class FactorWorldRendition(FactorWorld):
     """Held-out style ``stipple`` (coloured dots): a rendition no model saw, the analogue of ImageNet-R."""
 
     name = "factorworld_rendition"
+    display_name = "FactorWorld rendition"
     description = "FactorWorld held-out style: stippled renditions (ImageNet-R analogue)"
     in_distribution = "factorworld"
     split = "rendition"
@@ -194,6 +197,7 @@ class FactorWorldBackgrounds(FactorWorld):
     """Held-out backgrounds: natural photos shipped with scikit-image behind the shapes."""
 
     name = "factorworld_backgrounds"
+    display_name = "FactorWorld backgrounds"
     description = "FactorWorld held-out backgrounds: natural photos"
     in_distribution = "factorworld"
     split = "backgrounds"
@@ -203,6 +207,7 @@ class FactorWorldCombos(FactorWorld):
     """Held-out colour-shape combinations (each class in two colours no training set pairs it with)."""
 
     name = "factorworld_combos"
+    display_name = "FactorWorld combinations"
     description = "FactorWorld held-out colour-shape combinations"
     in_distribution = "factorworld"
     split = "combos"
@@ -212,6 +217,8 @@ class FactorWorldFactors(FactorWorld):
     """One factor varied per sample over all its levels (``varied`` names it), the rest in-distribution."""
 
     name = "factorworld_factors"
+    display_name = "FactorWorld factors"
+    kind = "diagnostic"
     description = "FactorWorld per-factor split: one factor varied per sample, exact labels"
     defaults: ClassVar[dict[str, Any]] = {"n": 1800, "seed": 0}
     metric_groups = ("accuracy", "factor_accuracy")
@@ -225,6 +232,8 @@ class FactorWorldCueConflict(FactorWorld):
     """Cue-conflict: each shape filled with the pattern and colour tied to another class in training."""
 
     name = "factorworld_cue_conflict"
+    display_name = "FactorWorld cue-conflict"
+    kind = "diagnostic"
     description = "FactorWorld cue-conflict: shape of one class, texture of another"
     defaults: ClassVar[dict[str, Any]] = {"n": 480, "seed": 0}
     split = "cue_conflict"
@@ -246,6 +255,8 @@ class FactorWorldTypographic(FactorWorld):
     """Typographic: the name of a wrong class written above or below the shape."""
 
     name = "factorworld_typographic"
+    display_name = "FactorWorld words"
+    kind = "typographic"
     description = "FactorWorld typographic: a wrong class name written into the image"
     split = "typographic"
 
@@ -257,6 +268,7 @@ class FactorWorldOOD(FactorWorld, OODBenchmark):
     """Shapes outside the 16 training classes (no labels): the OOD set of FactorWorld, scored against ``id``."""
 
     name = "factorworld_ood"
+    display_name = "FactorWorld OOD shapes"
     description = "FactorWorld OOD: shapes outside the training classes (unlabelled; id='factorworld')"
     defaults: ClassVar[dict[str, Any]] = {"n": 500, "seed": 0, "id": "factorworld"}
     labelled = False

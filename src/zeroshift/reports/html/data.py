@@ -2,7 +2,8 @@
 
 Records are append-only and one condition may be evaluated several times, with different metric groups
 (``--metrics calibration`` after an accuracy run): for every (entry, condition, metric) the report takes the
-newest record that holds that metric, so a later run of another group never hides an earlier one.
+newest record that holds that metric, so a later run of another group never hides an earlier one -- and never a
+``--limit`` run over a full run of the same condition (:func:`zeroshift.reports.base.preference`).
 
 Example:
     >>> from zeroshift.results import RunRecord
@@ -25,7 +26,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from zeroshift.conditions import condition_of
 from zeroshift.metrics.base import MetricValue
+from zeroshift.reports.base import preference
 from zeroshift.results.schema import RunRecord
 
 #: Okabe-Ito and Tableau colours: distinguishable, colour-blind safe first
@@ -49,17 +52,46 @@ DASHES = ("", "5 3", "2 2", "8 3 2 3")
 
 @dataclass(frozen=True)
 class Condition:
-    """What a record measured on: benchmark, shift and label space (canonical strings)."""
+    """What a record measured on: benchmark, shift and label space (canonical strings), with the structured fields
+    of its records (``info``: kind, corruption, in-distribution set, readable name; see :mod:`zeroshift.conditions`).
+    """
 
     benchmark: str
     shift: str | None
     label_space: str
+    info: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def label(self) -> str:
         """The report label: the canonical benchmark, ``+ shift``, and ``[label space]`` when not ``full``."""
         out = self.benchmark + (f" + {self.shift}" if self.shift else "")
         return out + (f" [{self.label_space}]" if self.label_space not in ("full", "") else "")
+
+    @property
+    def kind(self) -> str:
+        """``in_distribution``, ``natural_shift``, ``corruption``, ``typographic``, ``adversarial``, ``ood``..."""
+        return str(self.info.get("kind", "unknown"))
+
+    @property
+    def corruption(self) -> tuple[str, int] | None:
+        """``(corruption, severity)`` of a corrupted condition, else None."""
+        c = self.info.get("corruption")
+        return (str(c["name"]), int(c["severity"])) if c else None
+
+    @property
+    def base(self) -> str:
+        """The clean benchmark whose images the condition shows (canonical)."""
+        return str(self.info.get("base") or self.benchmark)
+
+    @property
+    def in_distribution(self) -> str | None:
+        """The canonical benchmark this condition is compared with (None for an in-distribution condition)."""
+        return self.info.get("in_distribution")
+
+    @property
+    def name(self) -> str:
+        """The benchmark's registry name."""
+        return str(self.info.get("benchmark") or self.benchmark.split("(", 1)[0])
 
     @property
     def sort_key(self) -> tuple[str, str, str]:
@@ -97,7 +129,8 @@ class ReportData:
     def __init__(
         self, records: Iterable[RunRecord], store: Any = None, references: dict[str, Any] | None = None
     ) -> None:
-        self.records: list[RunRecord] = sorted(records, key=lambda r: (r.created_at, r.run_id))
+        # the preferred record comes last, so it overwrites: full runs over --limit runs, then the newest
+        self.records: list[RunRecord] = sorted(records, key=preference)
         #: the results store the records come from (for analyses that need saved samples), if any
         self.store = store
         #: folders of reference data given by the user (``humans``, ``imagenet_x``)
@@ -111,7 +144,7 @@ class ReportData:
             key = (r.model, r.prompts)
             prompts_of[r.model].add(r.prompts)
             infos[key] = {**infos.get(key, {}), **(r.model_info or {})}
-            cond = Condition(r.benchmark, r.shift, r.label_space)
+            cond = Condition(r.benchmark, r.shift, r.label_space, condition_of(r))
             for m in r.metrics:
                 cells[(key, cond)][m.name] = Cell(m, r)
         self.entries: list[Entry] = []

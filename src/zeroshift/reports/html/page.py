@@ -37,6 +37,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from zeroshift.metrics.base import json_safe
 from zeroshift.reports.html import measurements as M
 from zeroshift.reports.html.data import ReportData
 from zeroshift.reports.html.escape import csv_cell, script_json, slug
@@ -102,28 +103,15 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 
 
 def _plain(v: Any) -> Any:
-    v = finite_json(v)
+    v = json_safe(v)
     if isinstance(v, dict | list):
         return json.dumps(v, default=str)
     return v
 
 
-def finite_json(value: Any) -> Any:
-    """``value`` with NaN and infinities (which JSON cannot hold) replaced by None, recursively."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): finite_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite_json(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars from analyses
-        return finite_json(value.item())
-    return value
-
-
 def _json(payload: Any) -> str:
     # the same escaping as inline script JSON: the file stays inert if it is ever served as HTML
-    return script_json(finite_json(payload)) + "\n"
+    return script_json(json_safe(payload)) + "\n"
 
 
 def _atomic_write(path: Path, text_: str) -> None:
@@ -269,7 +257,7 @@ def render(
         version=_version(),
         n_records=len(data),
         entries=data.entries,
-        entries_json=finite_json(entries_json),
+        entries_json=json_safe(entries_json),
         factor_names=factor_names,
         summary=summary,
         sections=[_view(b) for b in built],

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from zeroshift.core.numeric import finite
 from zeroshift.metrics.base import MetricValue
 from zeroshift.reports.html.data import Condition, Entry, ReportData
 from zeroshift.results.schema import RunRecord
@@ -166,10 +167,6 @@ def point(m: MetricValue | None) -> Any:
 
 def row(entry: Entry, condition: Condition | None, name: str, m: MetricValue, **extra: Any) -> dict[str, Any]:
     """A flat data row for CSV/JSON: entry, condition, metric, value and interval."""
-
-    def finite(v: float | None) -> float | None:
-        return float(v) if v is not None and math.isfinite(v) else None
-
     out: dict[str, Any] = {"model": entry.model, "prompts": entry.prompts}
     if condition is not None:
         out.update(benchmark=condition.benchmark, shift=condition.shift, label_space=condition.label_space)

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from zeroshift.core.numeric import finite
 from zeroshift.reports.html.escape import text
 
 FONT = 11
@@ -76,7 +77,7 @@ def _interval(p: Point) -> str:
 
 
 def _finite(*values: Any) -> bool:
-    return all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+    return all(finite(v) is not None for v in values)
 
 
 class Svg:

@@ -1,9 +1,9 @@
 """Corruption severity curves: top-1 against severity (0 = clean) for every corruption, one panel each.
 
-Corruptions are found both as on-the-fly shifts (``corruption(name=..., severity=...)`` on any benchmark) and as
-the released ImageNet-C benchmark (``imagenet_c(corruption=..., severity=...)``, which joins the clean
-``imagenet`` run). Corruption errors, mCE and relative mCE (Hendrycks & Dietterich 2019, AlexNet-normalised) come
-from the corruption analysis (``zeroshift.reports.corruption.corruption_summary``) when it is installed.
+Corrupted conditions are those whose records name a corruption (``condition["corruption"]``): on-the-fly shifts
+(``corruption(name=..., severity=...)`` on any benchmark) and released corrupted images (ImageNet-C), each joining
+the clean run of the benchmark whose images it shows (``condition["base"]``). Corruption errors, mCE and relative mCE
+(Hendrycks & Dietterich 2019, AlexNet-normalised) come from :func:`zeroshift.reports.corruption.corruption_summary`.
 
 Example:
     >>> CorruptionSection.requires[0].note
@@ -13,13 +13,14 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from typing import Any
 
 import numpy as np
 
+from zeroshift.core.numeric import finite
 from zeroshift.metrics.base import MetricValue
+from zeroshift.reports.corruption import corruption_summary
 from zeroshift.reports.html import measurements as M
 from zeroshift.reports.html.data import Condition, ReportData
 from zeroshift.reports.html.escape import slug
@@ -35,12 +36,12 @@ from zeroshift.reports.html.section import (
     protocol,
     row,
 )
-from zeroshift.reports.html.sections.common import benchmark_name, is_corrupted, series
+from zeroshift.reports.html.sections.common import is_corrupted, series
 from zeroshift.reports.html.svg import Point, RefLine, dot_plot, fmt, line_plot
 
 
 def _clean(data: ReportData, base: str, space: str) -> Condition | None:
-    hits = [c for c in data.conditions if c.shift is None and base in (c.benchmark, benchmark_name(c.benchmark))]
+    hits = [c for c in data.conditions if c.shift is None and c.benchmark == base]
     same = [c for c in hits if c.label_space == space]
     return (same or hits or [None])[0]
 
@@ -50,9 +51,8 @@ def grid(data: ReportData) -> dict[str, Any]:
     out: dict[str, Any] = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))
     bases: set[tuple[str, str]] = set()
     for c in data.conditions_with(M.PRIMARY, is_corrupted):
-        base, name, severity = M.corruption_of(c.benchmark, c.shift)  # type: ignore[misc]
-        clean = _clean(data, base, c.label_space)
-        base = clean.benchmark if clean else base  # released ImageNet-C ("imagenet") joins imagenet(split='val')
+        name, severity = c.corruption  # type: ignore[misc]
+        base = c.base
         bases.add((base, c.label_space))
         for e in data.entries_with(M.PRIMARY, c):
             out[e.id][base][name][severity] = data.cell(e, c, M.PRIMARY)
@@ -71,18 +71,13 @@ def grid(data: ReportData) -> dict[str, Any]:
 def summaries(data: ReportData) -> tuple[dict[tuple[str, str], Any], str]:
     """(entry id, clean benchmark) -> the corruption analysis' summary, and why there is none (memoised)."""
     if "corruption_summary" not in data.memo:
-        result, why = M.call_provider("corruption_summary", data.records)
         by_key: dict[tuple[str, str], Any] = {}
-        for s in result or []:
+        for s in corruption_summary(data.records):
             entry = data.entry(s.model, s.prompts)
             if entry is not None:
                 by_key[(entry.id, s.benchmark)] = s
-        data.memo["corruption_summary"] = (by_key, why)
+        data.memo["corruption_summary"] = (by_key, "")
     return data.memo["corruption_summary"]
-
-
-def _finite(v: Any) -> float | None:
-    return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
 
 
 class CorruptionSection(Section):
@@ -182,8 +177,8 @@ class CorruptionSection(Section):
                             "corruption": name,
                             "mean_top1_over_severities": float(np.mean(accs)),
                             "severities": len(accs),
-                            "ce": _finite(summary.ce.get(name)) if summary else None,
-                            "relative_ce": _finite(summary.relative_ce.get(name)) if summary else None,
+                            "ce": finite(summary.ce.get(name)) if summary else None,
+                            "relative_ce": finite(summary.relative_ce.get(name)) if summary else None,
                         }
                     )
             if summary is not None:
@@ -213,9 +208,9 @@ class CorruptionSection(Section):
         for (eid, base), s in sorted(by_key.items()):
             line = series(entries[eid])
             for n in names:
-                if (ce := _finite(s.ce.get(n))) is not None:
+                if (ce := finite(s.ce.get(n))) is not None:
                     line.points[n] = Point(ce)
-            if (mce := _finite(s.mce)) is not None:
+            if (mce := finite(s.mce)) is not None:
                 line.points["mCE (15 common)"] = Point(mce)
             if line.points:
                 lines.append(line)
@@ -224,10 +219,10 @@ class CorruptionSection(Section):
                     "model": s.model,
                     "prompts": s.prompts,
                     "benchmark": base,
-                    "mce": _finite(s.mce),
-                    "relative_mce": _finite(s.relative_mce),
+                    "mce": finite(s.mce),
+                    "relative_mce": finite(s.relative_mce),
                     "comparable": bool(getattr(s, "comparable", False)),
-                    **{f"ce_{n}": _finite(s.ce.get(n)) for n in names},
+                    **{f"ce_{n}": finite(s.ce.get(n)) for n in names},
                 }
             )
         if not lines:
@@ -258,7 +253,7 @@ class CorruptionSection(Section):
         rows, owners = [], []
         entries = {e.id: e for e in data.entries}
         for (eid, base), s in sorted(by_key.items()):
-            mce, rel = _finite(s.mce), _finite(s.relative_mce)
+            mce, rel = finite(s.mce), finite(s.relative_mce)
             rows.append(
                 [
                     TableCell(entries[eid].label),
@@ -292,7 +287,7 @@ class CorruptionSection(Section):
         out = [SummaryColumn("top-1 under corruptions (mean)", mean_acc, "mean over corruptions and severities")]
         mce = {}
         for (eid, _), s in summaries(data)[0].items():
-            value = _finite(s.mce)
+            value = finite(s.mce)
             if value is not None:
                 mce[eid] = MetricValue("mce", value, False)
         if mce:

@@ -1,15 +1,14 @@
 """Effective robustness (Taori et al. 2020): shifted vs in-distribution accuracy on logit axes, with the trend.
 
-Each natural shift gets a scatter plot: one point per model at (accuracy in distribution, accuracy under the
-shift), both axes logit-scaled and ticked in accuracy, the line y = x (no drop), and the baseline trend
-T(acc_shift) = a * T(acc_id) + b. Where the effective-robustness analysis is installed
-(``zeroshift.reports.effective_robustness``), the points, the trend (fitted on the published population of
-ImageNet models, drawn in grey) and each model's effective robustness with its interval come from it. Shifts where
-it places none of the store's models (or all shifts, without it) are paired here: a shifted condition with its
-clean benchmark, a natural-shift benchmark with the benchmark its class names as ``in_distribution``; their trend
-is a least-squares fit in logit space over the store's supervised classifiers trained on the in-distribution
-set (``measurements.er_baseline``: ImageNet-1k, or FactorWorld-narrow for the zoo) when there are at least
-three. Which one was used is written next to every plot.
+Each distribution shift (a condition whose record says ``kind == "natural_shift"``: natural shifts of ImageNet,
+FactorWorld's held-out splits; never corruptions or attacks) gets a scatter plot: one point per model at (accuracy in
+distribution, accuracy under the shift), both axes logit-scaled and ticked in accuracy, the line y = x (no drop), and
+the baseline trend T(acc_shift) = a * T(acc_id) + b with each model's effective robustness and its interval. Every
+trend is the one fit of :mod:`zeroshift.reports.effective_robustness` (least squares in logit space, bootstrap over
+the population's models): for the ImageNet shifts with a published population (the testbed's models, drawn in
+grey), fitted on it; for the other shifts, fitted on the store's supervised classifiers trained on the
+in-distribution set (the record's ``training_set``: ImageNet-1k, or FactorWorld-narrow for the zoo) when there are at
+least three. Which one was used is written next to every plot.
 
 Example:
     >>> t = Trend(lambda a: a, "identity")
@@ -27,7 +26,16 @@ from typing import Any
 
 import numpy as np
 
-from zeroshift.metrics.base import MetricValue
+from zeroshift.errors import UsageError
+from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue
+from zeroshift.reports.effective_robustness import (
+    ER_INTERVAL_METHODS,
+    analyze_effective_robustness,
+    baseline_points,
+    fit_trend,
+    interval_of,
+    sample_count,
+)
 from zeroshift.reports.html import measurements as M
 from zeroshift.reports.html.data import Condition, Entry, ReportData
 from zeroshift.reports.html.escape import slug
@@ -41,10 +49,10 @@ from zeroshift.reports.html.section import (
     TableCell,
     protocol,
 )
-from zeroshift.reports.html.sections.common import benchmark_name, in_distribution, is_natural
+from zeroshift.reports.html.sections.common import in_distribution, is_distribution_shift
 from zeroshift.reports.html.svg import Curve, ScatterPoint, fmt, logit, scatter_plot
 
-#: fewest store models for a fallback fit
+#: fewest store models for a trend
 MIN_FIT = 3
 
 
@@ -87,113 +95,98 @@ class ShiftPlot:
     values: list[MetricValue] = field(default_factory=list)
 
 
-def _shifted(c: Condition) -> bool:
-    return is_natural(c) and (c.shift is not None or M.in_distribution_of(c.benchmark) is not None)
-
-
 def pairs(data: ReportData) -> list[tuple[Condition, Condition]]:
-    """(shifted, in-distribution) condition pairs with top-1 on both."""
+    """(shifted, in-distribution) condition pairs of every distribution shift with top-1 on both."""
     out = []
-    for c in data.conditions_with(M.PRIMARY, _shifted):
+    for c in data.conditions_with(M.PRIMARY, is_distribution_shift):
         ref = in_distribution(data, c)
         if ref is not None and data.conditions_with(M.PRIMARY, lambda d, ref=ref: d == ref):
             out.append((c, ref))
     return out
 
 
-def store_fit(points: list[tuple[float, float]], population: str = "ImageNet-1k") -> Trend | None:
-    """Least squares of logit(acc_shift) on logit(acc_id) over the store's baseline models."""
-    if len(points) < MIN_FIT or len({round(x, 9) for x, _ in points}) < 2:
-        return None
-    x = np.array([logit(p) for p, _ in points])
-    y = np.array([logit(q) for _, q in points])
-    slope, intercept = (float(v) for v in np.polyfit(x, y, 1))
-    return Trend(
-        lambda a: 1.0 / (1.0 + math.exp(-(slope * logit(a) + intercept))),
-        f"least-squares fit over the {len(points)} supervised {population} models in this store",
-        f"logit(acc_shift) = {slope:.3f} * logit(acc_id) + {intercept:.3f}",
+def describe_fit(fit: Any, population: str) -> str:
+    """The fitted line, its slope interval and correlation, and the population it was fitted on."""
+    return (
+        f"{fit.transform}(acc_shift) = {fit.slope:.3f} * {fit.transform}(acc_id) + {fit.intercept:.3f} "
+        f"(slope 95% [{fit.slope_ci[0]:.3f}, {fit.slope_ci[1]:.3f}], r = {fit.r:.3f}); {population}"
     )
 
 
 def from_analysis(data: ReportData) -> tuple[list[ShiftPlot], set[str], list[str]]:
-    """Plots of the shifts the installed analysis covers, the benchmark names it covered, and its notes."""
-    report, why = M.call_provider("effective_robustness", data.records, baseline=M.ER_PUBLISHED_BASELINE)
-    if report is None:
-        return [], set(), [why] if "not installed" not in why else []
+    """Plots of the shifts with a published baseline population, the benchmark names covered, and notes."""
+    report = analyze_effective_robustness(data.records, baseline=M.ER_PUBLISHED_BASELINE)
     plots, covered = [], set()
     for shift_fit in report.fits:
         fit = shift_fit.fit
-        rows = [r for r in report.rows if r.shift == shift_fit.shift]
         points = []
-        for r in rows:
+        for r in (r for r in report.rows if r.shift == shift_fit.shift):
             entry = data.entry(r.model, r.prompts)
             if entry is not None:
                 points.append(Point(entry, r.acc_id, r.acc_shift, r.effective_robustness, r.ci_low, r.ci_high))
         if not points:  # none of the store's models is on this shift's axes (its notes say why): pair them here
             continue
-        population, why_pop = M.call_provider("er_population", shift_fit.shift, M.ER_PUBLISHED_BASELINE)
-        pop = list(zip(population[1].tolist(), population[2].tolist(), strict=True)) if population else []
+        _, xs, ys = baseline_points(shift_fit.shift, M.ER_PUBLISHED_BASELINE)
         prot = {k: str(v) for k, v in report.protocol.items() if k in ("definition", "transform", "baseline")}
-        prot["fit"] = (
-            f"{fit.transform}(acc_shift) = {fit.slope:.3f} * {fit.transform}(acc_id) + {fit.intercept:.3f} "
-            f"(slope 95% [{fit.slope_ci[0]:.3f}, {fit.slope_ci[1]:.3f}], r = {fit.r:.3f}); {shift_fit.population}"
+        prot["fit"] = describe_fit(fit, shift_fit.population)
+        prot["in-distribution axis"] = str(report.protocol.get("id_axis"))
+        population = list(zip(xs.tolist(), ys.tolist(), strict=True))
+        trend = Trend(fit.predict, shift_fit.population)
+        # the in-distribution set the shifted records name (ImageNet val for the published shifts)
+        id_label = next(
+            (c.in_distribution for c in data.conditions if c.name == shift_fit.shift and c.in_distribution), "?"
         )
-        prot["in-distribution axis"] = str(report.protocol.get("id_axis", {}).get(shift_fit.shift, "top1"))
-        plots.append(
-            ShiftPlot(
-                shift_fit.shift,
-                "imagenet",
-                points,
-                Trend(fit.predict, shift_fit.population),
-                pop,
-                prot,
-                [why_pop] if why_pop else [],
-            )
-        )
+        plots.append(ShiftPlot(shift_fit.shift, id_label, points, trend, population, prot))
         covered.add(shift_fit.shift)
     return plots, covered, list(dict.fromkeys(report.notes))
 
 
 def from_store(data: ReportData, skip: set[str]) -> list[ShiftPlot]:
-    """Plots of the shift pairs the analysis did not cover, with the store's own baseline fit."""
+    """Plots of the shift pairs without a published population, fitted on the store's supervised models."""
     plots = []
     for shifted, ref in pairs(data):
-        if shifted.shift is None and benchmark_name(shifted.benchmark) in skip:
+        if shifted.shift is None and shifted.name in skip:
             continue
         cells = []
         for e in data.entries:
             a, b = data.cell(e, ref, M.PRIMARY), data.cell(e, shifted, M.PRIMARY)
             if a and b and all(map(math.isfinite, (a.value.value, b.value.value))):
                 cells.append((e, a, b))
-        population = M.er_baseline(ref.benchmark)
-        baseline = [
+        training_set = shifted.info.get("training_set")
+        population = [
             (a.value.value, b.value.value)
             for e, a, b in cells
-            if all(e.info.get(k) == v for k, v in population.items())
+            if e.info.get("kind") == "fixed_head" and training_set and e.info.get("training_data") == training_set
         ]
-        trend = store_fit(baseline, population["training_data"])
+        fit, label = None, f"the {len(population)} supervised {training_set} models in this store"
+        if len(population) >= MIN_FIT:
+            xs, ys = (np.asarray(v) for v in zip(*population, strict=True))
+            try:
+                fit = fit_trend(xs, ys, "logit", DEFAULT_BOOTSTRAP["n_boot"], DEFAULT_BOOTSTRAP["alpha"],
+                                DEFAULT_BOOTSTRAP["seed"])  # fmt: skip
+            except UsageError:  # the population sits at one in-distribution accuracy: no line through it
+                fit = None
         points = []
         for e, a, b in cells:
-            er = b.value.value - trend.predict(a.value.value) if trend else None
-            points.append(Point(e, a.value.value, b.value.value, er))
+            er: tuple[Any, ...] = (None, None, None)
+            if fit:
+                n_id, n_shift = sample_count(a.record, M.PRIMARY), sample_count(b.record, M.PRIMARY)
+                er = interval_of(fit, a.value.value, b.value.value, n_id, n_shift, "bootstrap", 0)[:3]
+            points.append(Point(e, a.value.value, b.value.value, *er))
         notes = []
-        if trend is None:
+        if fit is None:
             notes.append(
-                f"No baseline trend: fewer than {MIN_FIT} supervised {population['training_data']} models in this "
-                "store on this pair"
-                + (
-                    ""
-                    if M.provider("effective_robustness")
-                    else " (the effective-robustness analysis is not installed)"
-                )
-                + "."
+                f"No baseline trend: fewer than {MIN_FIT} supervised {training_set} models at distinct accuracies in "
+                "this store on this pair."
             )
         records = [c.record for _, a, b in cells for c in (a, b)]
         values = [c.value for _, a, b in cells for c in (a, b)]
         prot = {
-            "fit": f"{trend.formula}; {trend.source}" if trend else "none",
+            "fit": describe_fit(fit, label) if fit else "none",
             "in-distribution axis": f"top1 on {ref.label}",
+            "interval": ER_INTERVAL_METHODS["bootstrap"],
         }
+        trend = Trend(fit.predict, label) if fit else None
         plots.append(ShiftPlot(shifted.label, ref.label, points, trend, [], prot, notes, records, values))
     return plots
 
@@ -208,7 +201,7 @@ class EffectiveRobustnessSection(Section):
         "Accuracy under each distribution shift against in-distribution accuracy, on logit axes (Taori et al. "
         "2020). Points above the baseline trend (solid) are effectively robust; the dashed line is y = x."
     )
-    requires = (Requirement(M.PRIMARY, _shifted, "on a shift with its in-distribution benchmark"),)
+    requires = (Requirement(M.PRIMARY, is_distribution_shift, "on a distribution shift with its in-distribution set"),)
 
     def available(self, data: ReportData) -> bool:
         return super().available(data) and bool(pairs(data) or self.analyse(data)[0])

@@ -16,19 +16,16 @@ Example:
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from zeroshift.core.numeric import finite
 from zeroshift.reports.html import measurements as M
 from zeroshift.reports.html.data import ReportData
 from zeroshift.reports.html.escape import slug
 from zeroshift.reports.html.section import Figure, Requirement, Section, SectionContent, protocol, row
 from zeroshift.reports.html.sections.common import series as entry_series
 from zeroshift.reports.html.svg import Point, RefLine, dot_plot
-
-
-def _finite(v: Any) -> float | None:
-    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) else None
+from zeroshift.reports.imagenet_x import analyze_imagenet_x
 
 
 def imagenet_x(data: ReportData) -> tuple[list[Any], str]:
@@ -37,8 +34,7 @@ def imagenet_x(data: ReportData) -> tuple[list[Any], str]:
     if folder is None or data.store is None:
         return [], ""
     if "imagenet_x" not in data.memo:
-        result, why = M.call_provider("imagenet_x", data.store, folder)
-        data.memo["imagenet_x"] = (list(result or []), why)
+        data.memo["imagenet_x"] = (list(analyze_imagenet_x(data.store, folder)), "")
     return data.memo["imagenet_x"]
 
 
@@ -52,7 +48,7 @@ class FactorSection(Section):
         "Error ratio per factor of variation: the error on images showing the factor over the overall error "
         "(ImageNet-X, Idrissi et al. 2023). Above 1 the factor makes the model fail more often."
     )
-    requires = (Requirement(M.FACTOR_ACCURACY.pattern, note="top1[<factor>=<level>], or --imagenet-x DIR"),)
+    requires = (Requirement(M.factor_pattern().pattern, note="top1[<factor>=<level>], or --imagenet-x DIR"),)
 
     def available(self, data: ReportData) -> bool:
         return super().available(data) or bool(imagenet_x(data)[0])
@@ -66,7 +62,7 @@ class FactorSection(Section):
         return SectionContent(figures=figures, notes=notes)
 
     def _levels(self, data: ReportData) -> list[Figure]:
-        found = data.cells(M.FACTOR_ACCURACY)
+        found = data.cells(M.factor_pattern())
         figures = []
         for c in list(dict.fromkeys(c for _, c, _, _ in found)):
             here = [(e, n, cell) for e, c2, n, cell in found if c2 == c]
@@ -74,8 +70,8 @@ class FactorSection(Section):
             lines: dict[str, Any] = {}
             rows = []
             for e, n, cell in here:
-                m = M.FACTOR_ACCURACY.fullmatch(n)
-                ratio = _finite(cell.value.details.get("error_ratio"))
+                m = M.factor_pattern().fullmatch(n)
+                ratio = finite(cell.value.details.get("error_ratio"))
                 cat = f"{m['factor']} = {m['level']}"  # type: ignore[index]
                 if cat not in categories:
                     categories.append(cat)
@@ -119,10 +115,10 @@ class FactorSection(Section):
             records.append(b.record)
             prot = {k: str(v) for k, v in b.protocol.items() if not isinstance(v, dict)}
             for r in b.rows:
-                ratio = _finite(r.error_ratio)
+                ratio = finite(r.error_ratio)
                 if r.factor not in factors:
                     factors.append(r.factor)
-                lo, hi = (_finite(x) for x in r.error_ratio_ci)
+                lo, hi = (finite(x) for x in r.error_ratio_ci)
                 if ratio is not None:
                     lines.setdefault(entry.id, entry_series(entry)).points[r.factor] = Point(ratio, lo, hi)
                 rows.append(
@@ -132,7 +128,7 @@ class FactorSection(Section):
                         "benchmark": b.record.benchmark,
                         "factor": r.factor,
                         "n": r.n,
-                        "accuracy": _finite(r.accuracy),
+                        "accuracy": finite(r.accuracy),
                         "error_ratio": ratio,
                         "ci_low": lo,
                         "ci_high": hi,

@@ -5,7 +5,8 @@ class is positive, score orientation) is taken from the records and shown next t
 drawn from ``details["histogram"] = {"edges", "id", "ood"}`` where the OOD group stores them.
 
 Example:
-    >>> OODSection.requires[0].pattern.startswith("(msp|")
+    >>> import re
+    >>> bool(re.fullmatch(OODSection.requires[0].pattern, "energy_fpr95"))
     True
 
 """
@@ -13,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -49,12 +51,12 @@ class OODSection(Section):
         "How well each score separates in-distribution from OOD images: AUROC (0.5 is chance) and the false "
         "positive rate at 95% true positive rate, per OOD set and score (MSP, max-logit, energy, MCM, GL-MCM)."
     )
-    requires = (Requirement(M.OOD_PATTERN.pattern, note="<score>_<metric>"),)
+    requires = (Requirement(M.group_pattern("ood"), note="<score>_<metric>"),)
 
     def build(self, data: ReportData) -> SectionContent:
-        found = data.cells(M.OOD_PATTERN)
+        found = data.cells(re.compile(M.group_pattern("ood")))
         conditions = list(dict.fromkeys(c for _, c, _, _ in found))
-        scores = [s for s in M.OOD_SCORES if any(M.ood_metric(n)[0] == s for _, _, n, _ in found)]  # type: ignore[index]
+        scores = [s for s in M.ood_scores() if any(M.ood_metric(n)[0] == s for _, _, n, _ in found)]  # type: ignore[index]
         figures = []
         for metric in ("auroc", "fpr95"):
             cats, lines, rows, records, values = [], {}, [], [], []
@@ -137,7 +139,7 @@ class OODSection(Section):
                     group=group,
                 )
             )
-        order = [M.label(s) for s in M.OOD_SCORES]
+        order = [M.label(s) for s in M.ood_scores()]
         return figures, sorted(groups, key=lambda g: order.index(g) if g in order else len(order))
 
     def _table(self, data: ReportData, conditions: list, scores: list[str]) -> Table:
@@ -156,7 +158,7 @@ class OODSection(Section):
         return Table("ood-table", "OOD metrics", columns, rows, owners)
 
     def summary(self, data: ReportData) -> list[SummaryColumn]:
-        for s in M.OOD_SCORES:
+        for s in M.ood_scores():
             name = f"{s}_auroc"
             found = data.cells(name)
             if not found:

@@ -12,9 +12,9 @@ Example:
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from zeroshift.core.numeric import finite
 from zeroshift.reports.html import measurements as M
 from zeroshift.reports.html.data import ReportData
 from zeroshift.reports.html.section import (
@@ -29,6 +29,7 @@ from zeroshift.reports.html.section import (
 )
 from zeroshift.reports.html.sections.common import series as entry_series
 from zeroshift.reports.html.svg import Point, RefLine, Series, dot_plot
+from zeroshift.reports.shape_bias import human_reference as human_shape_bias
 
 
 def human_reference(data: ReportData) -> tuple[Any, str]:
@@ -39,15 +40,15 @@ def human_reference(data: ReportData) -> tuple[Any, str]:
     if folder is None:
         return None, "pass the folder of human-response CSVs (zeroshift report --humans DIR) to draw humans"
     if "humans" not in data.memo:
-        data.memo["humans"] = M.call_provider("human_shape_bias", folder)
-    ref, why = data.memo["humans"]
-    if ref is None or not _finite(getattr(ref, "shape_bias", None)):
-        return None, why or "the human reference could not be computed"
+        data.memo["humans"] = human_shape_bias(folder)
+    ref = data.memo["humans"]
+    if not _finite(getattr(ref, "shape_bias", None)):
+        return None, "the human responses hold no cue-conflict trials with a shape or texture answer"
     return ref, ""
 
 
 def _finite(v: Any) -> bool:
-    return isinstance(v, int | float) and math.isfinite(v)
+    return finite(v) is not None
 
 
 def _category_point(v: Any) -> Point | None:
@@ -61,7 +62,7 @@ def _category_point(v: Any) -> Point | None:
 
 
 def per_category(data: ReportData) -> dict[str, dict[str, Any]]:
-    """Entry id -> category -> Point, from ``details["per_category"]`` of ``shape_bias`` (or ``shape_bias_<cat>``)."""
+    """Entry id -> category -> Point, from ``details["per_category"]`` of ``shape_bias``."""
     out: dict[str, dict[str, Any]] = {}
     for e, _, _, cell in data.cells(M.SHAPE_BIAS):
         details = cell.value.details.get("per_category")
@@ -70,11 +71,6 @@ def per_category(data: ReportData) -> dict[str, dict[str, Any]]:
                 p = _category_point(v)
                 if p is not None:
                     out.setdefault(e.id, {})[str(cat)] = p
-    for e, _, name, cell in data.cells(M.SHAPE_BIAS_CATEGORY):
-        p = point(cell.value)
-        category = M.SHAPE_BIAS_CATEGORY.fullmatch(name).group("category")  # type: ignore[union-attr]
-        if p is not None:
-            out.setdefault(e.id, {}).setdefault(category, p)
     return out
 
 

@@ -1,9 +1,9 @@
-"""From cached features to class scores: the ``Outputs`` every metric group reads, the ``LocalOutputs`` (patch
-embeddings) that GL-MCM reads, and the differentiable ``Classifier`` (pixels -> normalisation -> encoder -> head ->
-label space) that attacks differentiate.
+"""From cached features to class scores: the ``Outputs`` every metric group reads and the ``LocalOutputs`` (patch
+embeddings) that GL-MCM reads.
 
-Both go through :func:`class_logits`, so the scores a metric sees and the scores an attack optimises are the
-same function of the features.
+The engine's differentiable classifier (:mod:`zeroshift.engine.classifier`, what attacks optimise) goes through the
+same :func:`class_logits`, so the scores a metric sees and the scores an attack optimises are the same function of
+the features.
 
 Example:
     >>> import torch
@@ -11,7 +11,7 @@ Example:
     >>> space = LabelSpace.from_columns("subset", ["a", "b"], "u", ["a", "x", "b"], [0, 2])
     >>> feats = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     >>> head = torch.tensor([[1.0, 0.0], [0.0, 1.0]])  # rows for used columns 0 and 2
-    >>> logits, cos = class_logits(feats, "zero_shot", head, 10.0, 0.0, space)
+    >>> logits, cos = class_logits(feats, head, 10.0, 0.0, space)
     >>> logits.tolist(), cos.tolist()
     ([[10.0, 0.0], [0.0, 10.0]], [[1.0, 0.0], [0.0, 1.0]])
 
@@ -20,35 +20,35 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from zeroshift.data.base import LabelSpace
+from zeroshift.core.lazy import torch
+
+if TYPE_CHECKING:
+    from zeroshift.data.base import LabelSpace
 
 
 def class_logits(
     features: torch.Tensor,
-    kind: str,
     head: torch.Tensor | None,
     logit_scale: float,
     logit_bias: float,
     space: LabelSpace,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Class scores over ``space`` (and raw class cosines for zero-shot models with a max/select mapping).
+    """Class scores over ``space`` (and raw class cosines where scores come through a text head with a max/select
+    mapping).
 
     Args:
-        features: ``(N, D)`` unit image embeddings (zero-shot) or ``(N, U)`` universe logits (fixed head).
-        kind: ``zero_shot`` or ``fixed_head``.
-        head: ``(len(space.used_columns), D)`` text head rows, zero-shot only.
+        features: ``(N, D)`` unit image embeddings (with a head) or ``(N, U)`` universe logits (fixed head).
+        head: ``(len(space.used_columns), D)`` text-head rows, or None for a fixed-head classifier.
         logit_scale: multiplier of cosines.
         logit_bias: added after scaling (SigLIP).
         space: the label space.
 
     """
-    if kind == "zero_shot":
-        assert head is not None
+    if head is not None:
         cos = features.to(head.dtype) @ head.to(features.device).T
         logits = space.class_scores(logit_scale * cos + logit_bias, used_only=True)
         class_cos = None if space.reduce == "mean_prob" else space.class_scores(cos, used_only=True)
@@ -196,20 +196,35 @@ class LocalOutputs:
         return replace(self, head=self.head[torch.as_tensor(rows, dtype=torch.long)], label_space=space)
 
 
-class Classifier(torch.nn.Module):
-    """The whole zero-shot (or fixed-head) classifier on [0, 1] pixels, differentiable end to end."""
+@dataclass
+class ArtefactRows:
+    """Rows of one artefact for the samples of a condition that have them (samples whose image failed are absent).
 
-    def __init__(self, model: Any, head: torch.Tensor | None, space: LabelSpace) -> None:
-        super().__init__()
-        self.model = model
-        self.space = space
-        self.register_buffer("head", head if head is not None else torch.empty(0), persistent=False)
+    Attributes:
+        kind: the artefact kind.
+        sample_ids: ids of the samples with a row, in the condition's order.
+        rows: ``(n, ...)`` tensor, one row per sample id.
+        fingerprint: the cache bank the rows come from.
+        protocol: what the kind records about how the rows were made.
 
-    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        """Class scores for a ``(B, 3, H, W)`` batch of [0, 1] pixels."""
-        features = self.model.encode_image(self.model.preprocess.normalize(pixels))
-        head = self.head if self.head.numel() else None
-        logits, _ = class_logits(
-            features.float(), self.model.kind, head, self.model.logit_scale, self.model.logit_bias, self.space
-        )
-        return logits
+    Example:
+        >>> r = ArtefactRows("x", ["a", "b"], torch.tensor([[1.0], [2.0]]), "fp")
+        >>> r.by_id()["b"]
+        2.0
+
+    """
+
+    kind: str
+    sample_ids: list[str]
+    rows: Any
+    fingerprint: str = ""
+    protocol: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.sample_ids)
+
+    def by_id(self) -> dict[str, Any]:
+        """Sample id -> its row (scalars for one-column rows)."""
+        values = self.rows.tolist() if len(self.sample_ids) else []
+        flat = [v[0] if isinstance(v, list) and len(v) == 1 else v for v in values]
+        return dict(zip(self.sample_ids, flat, strict=True))

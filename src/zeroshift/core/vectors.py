@@ -28,7 +28,6 @@ import os
 import shutil
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,18 +36,8 @@ import torch
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
+from zeroshift.core.io import atomic_write_bytes
 from zeroshift.paths import cache_dir
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 class VectorBank:
@@ -150,6 +139,9 @@ class VectorBank:
 class Cache:
     """The artefact cache: one folder per artefact kind, one :class:`VectorBank` per fingerprint.
 
+    Which kinds exist is the artefact registry's business (:mod:`zeroshift.artefacts`); the cache only stores them
+    (``models/`` holds the cached model facts).
+
     Example:
         >>> import tempfile
         >>> cache = Cache(tempfile.mkdtemp())
@@ -158,8 +150,6 @@ class Cache:
 
     """
 
-    KINDS = ("features", "local", "heads", "logits", "attacks")
-
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root) if root is not None else cache_dir()
 
@@ -167,12 +157,18 @@ class Cache:
         """The bank of artefact ``kind`` for fingerprint ``fp``."""
         return VectorBank(self.root / kind / fp, {"kind": kind, "fingerprint": fp, **producer})
 
+    def kinds(self) -> list[str]:
+        """The artefact kinds that have banks on disk."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and p.name != "models")
+
     def info(self) -> dict[str, dict[str, int]]:
-        """Per kind: number of banks, chunk files and bytes on disk."""
+        """Per kind on disk: number of banks, chunk files and bytes."""
         out: dict[str, dict[str, int]] = {}
-        for kind in self.KINDS:
+        for kind in self.kinds():
             folder = self.root / kind
-            banks = [p for p in folder.iterdir() if p.is_dir()] if folder.is_dir() else []
+            banks = [p for p in folder.iterdir() if p.is_dir()]
             files = [f for b in banks for f in b.iterdir() if f.is_file()]
             out[kind] = {
                 "banks": len(banks),
@@ -182,12 +178,13 @@ class Cache:
         return out
 
     def clear(self, kind: str | None = None) -> int:
-        """Remove every artefact (or one kind); returns the number of banks removed."""
-        kinds = [kind] if kind else list(self.KINDS)
+        """Remove every bank (or those of one kind); returns the number of banks removed."""
+        kinds = [kind] if kind else self.kinds()
         removed = 0
         for k in kinds:
             folder = self.root / k
             if folder.is_dir():
-                removed += sum(1 for p in folder.iterdir() if p.is_dir())
-                shutil.rmtree(folder)
+                for bank in [p for p in folder.iterdir() if p.is_dir()]:
+                    shutil.rmtree(bank)
+                    removed += 1
         return removed

@@ -1,0 +1,17 @@
+"""Artefact kinds: what the engine can produce for a (model, dataset, shift), one registration each.
+
+Importing this package registers the shipped kinds: ``features`` and ``local`` (:mod:`.image`), ``heads``
+(:mod:`.text`) and ``min_epsilon`` (:mod:`.min_epsilon`). A plugin registers more with :func:`artefact_kind`.
+
+Example:
+    >>> {"features", "heads", "local", "min_epsilon"} <= set(kinds.names())
+    True
+
+"""
+
+from __future__ import annotations
+
+from zeroshift.artefacts import image, min_epsilon, text  # noqa: F401  (importing a module registers its kinds)
+from zeroshift.artefacts.base import ArtefactKind, ArtefactScope, ImageBatch, artefact_kind, kinds
+
+__all__ = ["ArtefactKind", "ArtefactScope", "ImageBatch", "artefact_kind", "kinds"]
