@@ -15,3 +15,4 @@ from zeroshift.artefacts import image, min_epsilon, text  # noqa: F401  (importi
 from zeroshift.artefacts.base import ArtefactKind, ArtefactScope, ImageBatch, artefact_kind, kinds
 
 __all__ = ["ArtefactKind", "ArtefactScope", "ImageBatch", "artefact_kind", "kinds"]
+from zeroshift.overlap import artefact as _overlap_artefact  # noqa: E402, F401  (registers overlap_flags)

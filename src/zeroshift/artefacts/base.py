@@ -80,6 +80,9 @@ class ArtefactScope(Protocol):
     def head(self) -> Any:
         """The text head rows of the label space's used columns (zero-shot models)."""
 
+    def features_of(self, benchmark: str) -> Any:
+        """Normalised image features of the same model on every sample of another benchmark (``ArtefactRows``)."""
+
 
 class ImageBatch(Protocol):
     """What an image kind's ``compute`` receives: one batch of a condition's pixels and what goes with it."""
@@ -129,6 +132,10 @@ class ArtefactKind:
         folder: cache folder (default: the name).
         depends: other kinds the computation reads (documentation and dry-run estimates).
         batches: text kinds: ``(keys, scope, params) -> lists of keys`` computed together (default: 64 at a time).
+        derives: image kinds computed from another image kind's rows instead of pixels: the name of that kind
+            (its default parameters); ``compute`` is then ``(rows: ArtefactRows, scope, params) -> (n, ...)
+            tensor`` on the cached rows of the samples this kind lacks, with no loader pass and no encoder forward
+            (e.g. a lookup of each image's features in an index: an image already encoded is never encoded again).
 
     """
 
@@ -146,6 +153,7 @@ class ArtefactKind:
     folder: str = ""
     depends: tuple[str, ...] = ()
     batches: Callable[[list[str], Any, Mapping[str, Any]], Any] | None = None
+    derives: str = ""
 
     def __post_init__(self) -> None:
         if self.keyed_by not in ("image", "text"):

@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from zeroshift.engine.cache import atomic_write_bytes
+from zeroshift.core.io import atomic_write_bytes
 from zeroshift.errors import DatasetError, UsageError
 from zeroshift.overlap.corpus import Corpus, ImageCorpus
 from zeroshift.overlap.features import ModelRef, unit_rows
