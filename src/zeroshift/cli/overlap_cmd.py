@@ -1,20 +1,20 @@
 """``zeroshift overlap index|check|dedup|calibrate``: train/test overlap from the command line (a typer sub-app).
 
-Not registered in ``cli/main.py`` yet: the engine will supply the features (``set_feature_provider``) and register
-it with ``app.add_typer(overlap_cmd.app, name="overlap")``. Until then :class:`~zeroshift.overlap.features.
-DirectFeatures` encodes images in-process, uncached.
+Features come from the engine's feature cache (:func:`zeroshift.engine.features.cached_features`, the same
+loaders, fingerprints and banks as ``zeroshift run``): an image encoded once, by a run or by an index, is never
+encoded again; an interrupted ``overlap index`` resumes from the cache.
 
 Commands:
 
 * ``overlap index CORPUS -m MODEL -o DIR``: index a training corpus (an image folder, webdataset shards as a folder,
-  a file or a ``{00000..00009}.tar`` pattern, a ``img_emb/`` + ``metadata/`` embeddings folder with
-  ``--embedding-model``, or ``zoo-train:NAME`` for a zoo model's training set, ``--sample N`` of it). Rerunning the
-  same command resumes an interrupted build.
-* ``overlap check -b BENCH --index DIR``: each benchmark image's nearest training neighbours and the overlap flag
-  (``--threshold``, default from the model's default rule; ``--phash`` confirms by perceptual hash), the overlap
-  rate, the closest pairs; ``--out FILE`` writes per-sample rows (CSV) and the metrics and protocol (JSON beside).
+  a file or a ``{00000..00009}.tar`` pattern, or ``zoo-train:NAME`` for a zoo model's training set, ``--sample N``
+  of it), or precomputed embeddings (an ``img_emb/`` + ``metadata/`` folder, with ``--embedding-model``).
+* ``overlap check -b BENCH --index DIR``: each benchmark image's nearest training neighbour and the overlap flag
+  (the ``overlap_flags`` artefact: ``--threshold``, default from the model's default rule; ``--phash`` confirms
+  by perceptual hash), the overlap rate, the closest pairs; ``--out FILE`` writes per-sample rows (CSV) and the
+  metrics and protocol (JSON beside). ``zeroshift run --metrics overlap`` records the same in the results store.
 * ``overlap dedup -b BENCH [-b OTHER] -m MODEL``: duplicates within one benchmark, or of the first against the
-  second (ImageNet-V2 against ImageNet val), from their features alone.
+  second (ImageNet-V2 against ImageNet val), from their cached features alone.
 * ``overlap calibrate --index DIR --distractors LOCATION``: plant near-duplicates of indexed images among
   distractors and measure precision and recall of the flag across thresholds, with and without pHash.
 
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,25 +39,19 @@ from rich.console import Console
 from rich.table import Table
 
 from zeroshift.errors import UsageError
-from zeroshift.metrics.base import MetricValue, json_safe
-from zeroshift.overlap.features import DirectFeatures, FeatureProvider
+from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue, json_safe, mean_with_ci
+from zeroshift.overlap.features import DirectFeatures
 
 app = typer.Typer(
     help="Train/test overlap: index a training corpus, flag evaluation images found in it, find duplicates.",
     no_args_is_help=True,
 )
 
-_provider_factory: Callable[[], FeatureProvider] = DirectFeatures
 
+def _runner(data_root: Path | None, progress: bool = True) -> Any:
+    from zeroshift.engine.runner import Runner, RunOptions
 
-def set_feature_provider(factory: Callable[[], FeatureProvider]) -> None:
-    """Make the commands take their features from ``factory()`` (the engine's cached extractor, once it has one)."""
-    global _provider_factory
-    _provider_factory = factory
-
-
-def _provider() -> FeatureProvider:
-    return _provider_factory()
+    return Runner(RunOptions(data_root=data_root, progress=progress, workers=0))
 
 
 def _metric_line(m: MetricValue) -> str:
@@ -79,20 +72,16 @@ def _write_outputs(out: Path, rows: dict[str, list[Any]], metrics: list[MetricVa
     out.with_suffix(".json").write_text(json.dumps(json_safe(summary), indent=1, default=str) + "\n")
 
 
-def _benchmark_features(spec: str, model: str, data_root: Path | None, limit: int | None, keep_images: bool) -> Any:
+def _benchmark_features(runner: Any, spec: str, model: str, limit: int | None) -> tuple[str, Any]:
+    """The canonical benchmark spec and its cached features (``ArtefactRows``, normalised)."""
     from zeroshift.data import make_benchmark
-    from zeroshift.paths import data_root as default_root
+    from zeroshift.engine.features import cached_features
 
-    bench = make_benchmark(spec, default_root(data_root))
-    dataset = bench.dataset()
-    if limit is not None:
-        dataset = dataset.subset(range(min(limit, len(dataset))))
-    if len(dataset) == 0:
-        raise UsageError(f"{bench.canonical} has no samples")
-    feats = _provider().dataset_features(model, dataset, keep_images=keep_images)
-    if len(feats.positions) == 0:
-        raise UsageError(f"no image of {bench.canonical} could be decoded ({len(feats.failures)} failed)")
-    return bench, dataset, feats
+    bench = make_benchmark(spec, runner.options.data_root)
+    rows = cached_features(runner, model, bench.canonical, limit)
+    if len(rows) == 0:
+        raise UsageError(f"no image of {bench.canonical} could be decoded ({rows.protocol['counts']['skipped']})")
+    return bench.canonical, rows
 
 
 @app.command("index")
@@ -102,7 +91,7 @@ def index(
         help="Image folder, webdataset shards (folder, .tar, or {00000..00009}.tar), embeddings folder "
         "(img_emb/ + metadata/), or zoo-train:NAME (a zoo model's training set).",
     ),
-    out: Path = typer.Option(..., "--out", "-o", help="Index folder (created; an interrupted build there resumes)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Index folder (created; rerun the command to resume)."),
     model: str = typer.Option(None, "--model", "-m", help="Model whose image features build the index."),
     corpus_kind: str = typer.Option("auto", "--corpus-kind", help="auto, folder, webdataset or embeddings."),
     embedding_model: str = typer.Option(
@@ -111,27 +100,38 @@ def index(
     key_column: str = typer.Option(None, "--key-column", help="Precomputed embeddings: metadata key column."),
     index_kind: str = typer.Option("auto", "--index", help="auto (exact up to --exact-limit), flat, ivfpq or hnsw."),
     exact_limit: int = typer.Option(200_000, "--exact-limit", help="Largest corpus indexed exactly under auto."),
-    chunk_size: int = typer.Option(1024, "--chunk-size", help="Samples per chunk (the unit of resumption)."),
-    phash: bool = typer.Option(True, "--phash/--no-phash", help="Store perceptual hashes (image corpora)."),
+    chunk_size: int = typer.Option(1024, "--chunk-size", help="Precomputed embeddings: rows per chunk."),
     sample: int = typer.Option(None, "--sample", help="zoo-train:NAME: a seeded sample of N training images."),
     seed: int = typer.Option(0, "--seed", help="Seed of --sample."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Draw a progress bar."),
 ) -> None:
     """Build (or resume) the nearest-neighbour index of a training corpus."""
-    from zeroshift.overlap.index import build_index
     from zeroshift.overlap.locate import locate_corpus
 
     source = locate_corpus(corpus, corpus_kind, embedding_model, key_column, sample, seed)
-    if source.has_images and not model:
-        raise UsageError(f"indexing the {source.kind} corpus {corpus} needs -m MODEL (whose image features to use)")
-    embed = _provider().embedder(model) if model else None
-    built = build_index(out, source, embed, chunk_size=chunk_size, kind=index_kind, exact_limit=exact_limit,
-                        phash=phash, progress=progress)  # fmt: skip
+    if source.has_images:
+        from zeroshift.engine.features import cached_features
+        from zeroshift.overlap.cached import index_corpus
+        from zeroshift.overlap.features import ModelRef
+
+        if not model:
+            raise UsageError(f"indexing the {source.kind} corpus {corpus} needs -m MODEL (whose image features)")
+        runner = _runner(None, progress)
+        ref = ModelRef(str(runner.handle(model).spec), runner.handle(model).fingerprint)
+        location = corpus if corpus.startswith("zoo-train:") else str(Path(corpus).expanduser().resolve())
+        built = index_corpus(lambda spec: cached_features(runner, model, spec), out, location, ref, sample, seed,
+                             kind=index_kind, exact_limit=exact_limit)  # fmt: skip
+    else:
+        from zeroshift.overlap.index import build_index
+
+        built = build_index(out, source, None, chunk_size=chunk_size, kind=index_kind, exact_limit=exact_limit,
+                            progress=progress)  # fmt: skip
     counts = built.manifest["counts"]
-    reasons = ", ".join(f"{n} {r}" for r, n in counts["failed_by_reason"].items())
+    skipped = built.manifest["corpus"].get("skipped") or counts.get("failed_by_reason") or {}
+    reasons = ", ".join(f"{n} {r}" for r, n in skipped.items())
     Console().print(
-        f"{out}: {counts['embedded']:,} of {counts['samples']:,} samples indexed ({built.plan.factory}, "
-        f"{built.dim}-d, {built.model.spec})" + (f"; skipped: {reasons}" if reasons else ""),
+        f"{out}: {counts['embedded']:,} samples indexed ({built.plan.factory}, {built.dim}-d, {built.model.spec})"
+        + (f"; skipped: {reasons}" if reasons else ""),
         soft_wrap=True,
     )
 
@@ -142,82 +142,89 @@ def check(
     index_dir: Path = typer.Option(..., "--index", help="Index folder (zeroshift overlap index)."),
     model: str = typer.Option(None, "--model", "-m", help="Model of the features [default: the index's model]."),
     data_root: Path = typer.Option(None, "--data-root", "-d", help="Folder with datasets in their published layouts."),
-    k: int = typer.Option(5, "-k", help="Nearest training neighbours kept per image."),
+    k: int = typer.Option(5, "-k", help="Nearest training neighbours searched per image."),
     threshold: float = typer.Option(None, "--threshold", help="Cosine threshold [default: the model's default rule]."),
     phash: bool = typer.Option(False, "--phash/--no-phash", help="Confirm flags by perceptual-hash distance."),
     max_hamming: int = typer.Option(None, "--max-hamming", help="pHash bits (of 64) that may differ [default rule]."),
-    limit: int = typer.Option(None, "--limit", help="Check the first N samples only."),
+    limit: int = typer.Option(None, "--limit", help="Check a seeded subset of N samples (as run --limit)."),
     out: Path = typer.Option(None, "--out", help="Per-sample CSV (metrics and protocol in the .json beside)."),
     show: int = typer.Option(10, "--show", help="Closest pairs to print."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Draw progress bars."),
 ) -> None:
     """Flag the benchmark's images whose nearest training neighbour is a duplicate."""
-    from zeroshift.overlap.checks import FlagRule, default_rule, overlap_check
-    from zeroshift.overlap.features import ModelRef
-    from zeroshift.overlap.hashes import phash64
+    from zeroshift.engine.runner import Runner, RunOptions
     from zeroshift.overlap.index import OverlapIndex
+    from zeroshift.specs import RunSpec
 
     idx = OverlapIndex.open(index_dir)
     spec = model or idx.model.spec
-    idx.require_model(ModelRef.of(spec))
-    base = default_rule(idx.model, phash=phash)
-    rule = FlagRule(
-        threshold if threshold is not None else base.threshold,
-        (max_hamming if max_hamming is not None else base.max_hamming) if phash else None,
-        "user (--threshold/--max-hamming)" if threshold is not None or max_hamming is not None else base.source,
-    )
-    bench, dataset, feats = _benchmark_features(benchmark, spec, data_root, limit, keep_images=phash)
-    ids = [dataset.sample_ids[int(i)] for i in feats.positions]
-    hashes = phash64(feats.images) if phash else None
-    metrics, protocol, rows = overlap_check(idx, feats.embeddings, ids, idx.model, k=k, rule=rule, query_phash=hashes)
-    protocol.update(benchmark=bench.canonical, failures=feats.failures)
+    runner = Runner(RunOptions(data_root=data_root, progress=progress, workers=0, limit=limit))
+    inputs = runner.inputs(RunSpec.make(spec, benchmark))
+    params = {"index": str(index_dir), "k": k, "threshold": threshold, "phash": phash, "max_hamming": max_hamming}
+    rows = inputs.artefact("overlap_flags", **params)
+    table = rows.rows.numpy().reshape(-1, 4)
+    flags = table[:, 1] > 0.5
+    metrics = [mean_with_ci(flags.astype(np.float64), "overlap_rate", False, DEFAULT_BOOTSTRAP, {"n": len(flags)}),
+               MetricValue("overlap_count", float(flags.sum()), False)]  # fmt: skip
+    protocol = {**rows.protocol, "benchmark": inputs.condition.spec.benchmark.canonical, "limit": limit,
+                "skipped": dict(inputs.stats.skipped)}  # fmt: skip
+    per_sample = {
+        "sample_id": list(rows.sample_ids),
+        "overlap": flags.tolist(),
+        "nn_key": [idx.keys[int(r)] if r >= 0 else "" for r in table[:, 3]],
+        "nn_cosine": [None if c < -1.5 else round(float(c), 6) for c in table[:, 0]],
+        "nn_hamming": [int(h) for h in table[:, 2]],
+    }
+    rule = protocol["rule"]
     console = Console()
-    console.print(f"{bench.canonical} against {index_dir} ({idx.model.spec}): " + "; ".join(
+    console.print(f"{protocol['benchmark']} against {index_dir} ({idx.model.spec}): " + "; ".join(
         _metric_line(m) for m in metrics), soft_wrap=True)  # fmt: skip
-    console.print(f"flag: cosine >= {rule.threshold}" + (f" and pHash <= {rule.max_hamming} bits" if rule.max_hamming
-                  is not None else "") + f" ({rule.source})", soft_wrap=True)  # fmt: skip
-    order = np.argsort([-(c if c is not None else -2.0) for c in rows["nn_cosine"]])[:show]
-    table = Table(title="closest pairs")
+    console.print(f"flag: cosine >= {rule['threshold']}" + (f" and pHash <= {rule['max_hamming']} bits"
+                  if rule["max_hamming"] is not None else "") + f" ({rule['source']})", soft_wrap=True)  # fmt: skip
+    pairs = Table(title="closest pairs")
     for col in ("sample", "nearest training sample", "cosine", "pHash bits", "flag"):
-        table.add_column(col, overflow="fold")
-    for i in order:
-        cos = rows["nn_cosine"][i]
-        table.add_row(rows["sample_id"][i], rows["nn_key"][i], f"{cos:.4f}" if cos is not None else "-",
-                      str(rows["nn_hamming"][i]) if rows["nn_hamming"][i] >= 0 else "-",
-                      "yes" if rows["overlap"][i] else "")  # fmt: skip
-    console.print(table)
+        pairs.add_column(col, overflow="fold")
+    for i in np.argsort(-table[:, 0], kind="stable")[:show]:
+        cos = per_sample["nn_cosine"][i]
+        pairs.add_row(per_sample["sample_id"][i], per_sample["nn_key"][i], f"{cos:.4f}" if cos is not None else "-",
+                      str(per_sample["nn_hamming"][i]) if per_sample["nn_hamming"][i] >= 0 else "-",
+                      "yes" if flags[i] else "")  # fmt: skip
+    console.print(pairs)
     if out is not None:
-        _write_outputs(out, rows, metrics, protocol)
+        _write_outputs(out, per_sample, metrics, protocol)
         console.print(f"wrote {out} and {out.with_suffix('.json')}")
 
 
 @app.command("dedup")
 def dedup(
     benchmark: list[str] = typer.Option(
-        ..., "--benchmark", "-b", help="One benchmark (within) or two (first vs second)."
+        ..., "--benchmark", "-b", help="One benchmark (within) or two (first, second)."
     ),
     model: str = typer.Option(..., "--model", "-m", help="Model whose image features compare the images."),
     data_root: Path = typer.Option(None, "--data-root", "-d", help="Folder with datasets in their published layouts."),
     threshold: float = typer.Option(None, "--threshold", help="Cosine threshold [default: the model's default rule]."),
-    limit: int = typer.Option(None, "--limit", help="The first N samples of each benchmark only."),
+    limit: int = typer.Option(None, "--limit", help="A seeded subset of N samples of each benchmark."),
     out: Path = typer.Option(None, "--out", help="Per-sample CSV (metrics and protocol in the .json beside)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Draw progress bars."),
 ) -> None:
-    """Duplicates within one benchmark, or between two, from their features (no index)."""
+    """Duplicates within one benchmark, or between two, from their cached features (no index)."""
     from zeroshift.overlap.checks import between_duplicates, default_rule, within_duplicates
 
     if len(benchmark) not in (1, 2):
         raise UsageError(f"give one benchmark (within) or two (first against second), got {len(benchmark)}")
     rule = default_rule(model)
     tau = threshold if threshold is not None else rule.threshold
-    first = _benchmark_features(benchmark[0], model, data_root, limit, keep_images=False)
-    ids_a = [first[1].sample_ids[int(i)] for i in first[2].positions]
+    runner = _runner(data_root, progress)
+    name_a, first = _benchmark_features(runner, benchmark[0], model, limit)
+    emb_a = first.rows.numpy()
     if len(benchmark) == 1:
-        metrics, protocol, rows = within_duplicates(first[2].embeddings, ids_a, tau)
+        metrics, protocol, rows = within_duplicates(emb_a, first.sample_ids, tau)
     else:
-        second = _benchmark_features(benchmark[1], model, data_root, limit, keep_images=False)
-        ids_b = [second[1].sample_ids[int(i)] for i in second[2].positions]
-        metrics, protocol, rows = between_duplicates(first[2].embeddings, second[2].embeddings, ids_a, ids_b, tau)
-        protocol["against"] = second[0].canonical
-    protocol.update(benchmark=first[0].canonical, model=model,
+        name_b, second = _benchmark_features(runner, benchmark[1], model, limit)
+        metrics, protocol, rows = between_duplicates(emb_a, second.rows.numpy(), first.sample_ids,
+                                                     second.sample_ids, tau)  # fmt: skip
+        protocol["against"] = name_b
+    protocol.update(benchmark=name_a, model=model, limit=limit,
                     threshold_source=rule.source if threshold is None else "user (--threshold)")  # fmt: skip
     Console().print(f"{' vs '.join(benchmark)} ({model}, cosine >= {tau}): " + "; ".join(
         _metric_line(m) for m in metrics), soft_wrap=True)  # fmt: skip
@@ -249,7 +256,8 @@ def calibrate_cmd(
     if not isinstance(others, ImageCorpus):
         raise UsageError(f"the distractors {distractors} must be images, not embeddings")
     images = [item.image for item in others.items(0, max_distractors) if item.image is not None]
-    report = calibrate(idx, corpus, _provider().embedder(idx.model.spec), images, n_sources=n_sources, seed=seed,
+    # the planted copies exist only in memory: they are encoded directly (uncached), as the indexed originals are
+    report = calibrate(idx, corpus, DirectFeatures().embedder(idx.model.spec), images, n_sources=n_sources, seed=seed,
                        max_hamming=max_hamming)  # fmt: skip
     console = Console()
     for name, chosen in report.chosen.items():

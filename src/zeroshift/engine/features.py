@@ -3,7 +3,8 @@
 :func:`cached_features` reads the ``features`` artefact of (model, benchmark, no shift) through the engine's cache:
 rows already in the cache are read, the rest are encoded once (the same loader, fingerprints and banks as every
 run), so a later run of that benchmark, or another caller, encodes nothing again. The run's ``limit`` does not
-apply: a caller asking for a benchmark's features gets every sample (an overlap index wants the whole corpus).
+apply: a caller gets every sample (an overlap index wants the whole corpus) unless it passes its own ``limit`` (the
+same seeded subset a run with that limit evaluates).
 
 Example:
     >>> import tempfile
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from zeroshift.engine.runner import Runner
 
 
-def cached_features(runner: Runner, model: str, benchmark: str) -> ArtefactRows:
+def cached_features(runner: Runner, model: str, benchmark: str, limit: int | None = None) -> ArtefactRows:
     """L2-normalised float32 image features of every sample of ``benchmark`` that decodes, through the cache.
 
     The rows' ``protocol`` names the bank they come from (``bank``: its folder) and the encode counts
@@ -39,7 +40,7 @@ def cached_features(runner: Runner, model: str, benchmark: str) -> ArtefactRows:
     """
     from zeroshift.engine.inputs import ConditionInputs
 
-    options = replace(runner.options, limit=None)
+    options = replace(runner.options, limit=limit)
     cond = resolve(RunSpec.make(model, benchmark), options, runner.facts, runner.dataset_of, None,
                    runner.device.type, runner.handle)  # fmt: skip
     request = Request.of("features")

@@ -35,7 +35,7 @@ from zeroshift.params import Param, non_negative_int, positive_int
 COLUMNS = ("nn_cosine", "flag", "nn_hamming", "nn_row")
 
 #: opened indexes and corpora, per (model fingerprint, source): one build and one open per process
-_INDEXES: dict[tuple[str, str], tuple[Any, Any]] = {}
+_INDEXES: dict[tuple[str, str, bool], tuple[Any, Any]] = {}
 
 
 def _threshold(value: Any) -> float | None:
@@ -86,7 +86,7 @@ def open_index(scope: Any, params: Mapping[str, Any]) -> tuple[Any, Any]:
     from zeroshift.overlap.index import OverlapIndex
 
     source = _source(scope, params)
-    key = (scope.model_fingerprint, repr(sorted(source.items())))
+    key = (scope.model_fingerprint, repr(sorted(source.items())), bool(params["phash"]))
     if key not in _INDEXES:
         if not scope.facts.has_text_head:
             raise UsageError(f"{scope.handle.spec} is a fixed-head classifier: its outputs are class logits, not an "
@@ -95,29 +95,33 @@ def open_index(scope: Any, params: Mapping[str, Any]) -> tuple[Any, Any]:
         if "index" in source:
             index = OverlapIndex.open(source["index"])
             index.require_model(model)
-            _INDEXES[key] = (index, None)
+            _INDEXES[key] = (index, _reopen(index) if params["phash"] and index.phashes is None else None)
         else:
             _INDEXES[key] = _build_from_cache(scope, source["corpus"], model)
     return _INDEXES[key]
 
 
 def _build_from_cache(scope: Any, corpus: dict[str, Any], model: Any) -> tuple[Any, Any]:
-    from zeroshift.data import make_benchmark
-    from zeroshift.overlap.corpus import ArrayCorpus
-    from zeroshift.overlap.index import build_index
-    from zeroshift.specs import CallSpec, fingerprint
+    from zeroshift.overlap.cached import corpus_spec, index_corpus
+    from zeroshift.specs import fingerprint
 
-    bench = make_benchmark(CallSpec.make("corpus", **{k: v for k, v in corpus.items() if v is not None}).canonical,
-                           scope.benchmark.data_root)  # fmt: skip
-    image_corpus = bench.corpus()
-    rows = scope.features_of(bench.canonical)
-    if len(rows) == 0:
-        raise UsageError(f"no image of the corpus {corpus['location']} could be encoded")
-    name = f"{bench.canonical} listing {image_corpus.listing_digest()}"
-    arrays = ArrayCorpus(rows.rows.numpy(), model, keys=rows.sample_ids, name=name)
+    spec = corpus_spec(corpus["location"], corpus.get("sample"), corpus.get("seed") or 0)
+    rows = scope.features_of(spec)  # cached: read here, and again (from memory) by index_corpus below
     bank = Path(rows.protocol["bank"])
-    folder = bank.parent.parent / "overlap-index" / fingerprint({"model": model.fingerprint, "corpus": name})
-    return build_index(folder, arrays), image_corpus
+    folder = bank.parent.parent / "overlap-index" / fingerprint({"model": model.fingerprint, "corpus": spec})
+    index = index_corpus(lambda _: rows, folder, corpus["location"], model, corpus.get("sample"),
+                         corpus.get("seed") or 0)  # fmt: skip
+    return index, _reopen(index)
+
+
+def _reopen(index: Any) -> Any:
+    """The image corpus an index describes (for pHash of neighbours), or None when it cannot be reopened."""
+    from zeroshift.overlap.locate import reopen_corpus
+
+    try:
+        return reopen_corpus(index.manifest["corpus"], index.manifest.get("listing_digest"))
+    except (UsageError, KeyError, OSError):
+        return None
 
 
 def _identity(index: Any) -> dict[str, Any]:

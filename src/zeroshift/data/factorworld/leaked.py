@@ -4,10 +4,10 @@
 from the training set it saw last: its own, or its fine-tuning set; with ``pool``, from the seeded sample of
 ``pool`` images of that set that ``zoo-train:SOURCE`` with ``sample=pool`` lists, so a small index of that sample
 holds every leaked image) and the rest fresh images of the same distribution from a seed stream no training set
-uses. :attr:`FactorWorldLeaked.training_corpus` names that corpus (the ``overlap`` group's default). The
-per-sample column ``leaked`` is the ground truth an overlap check should recover, ``train_index`` the leaked image's index in that training set (-1 for fresh images).
-Scoring a model on the leaked and the fresh samples (``zeroshift.overlap.contamination``) shows how much accuracy
-seeing the test images in training inflates.
+uses. :attr:`FactorWorldLeaked.training_corpus` names that corpus (the ``overlap`` group's default). The per-sample
+column ``leaked`` is the ground truth an overlap check should recover, ``train_index`` the leaked image's index in
+that training set (-1 for fresh images). Scoring a model on the leaked and the fresh samples
+(``zeroshift.overlap.contamination``) shows how much accuracy seeing the test images in training inflates.
 
 Example:
     >>> bench = FactorWorldLeaked(None, n=20, share=0.25, seed=0)

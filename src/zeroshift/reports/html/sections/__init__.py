@@ -23,6 +23,7 @@ for _name, _target in {
     "shape_bias": "zeroshift.reports.html.sections.shape_bias:ShapeBiasSection",
     "factors": "zeroshift.reports.html.sections.factors:FactorSection",
     "six_factors": "zeroshift.reports.html.sections.six_factors:SixFactorSection",
+    "overlap": "zeroshift.reports.html.sections.overlap:OverlapSection",
 }.items():
     sections.register_lazy(_name, _target)
 
