@@ -93,6 +93,9 @@ def overlap_group(inputs: Any, params: Params) -> GroupResult:
 
     from zeroshift.overlap.contamination import contamination
 
+    if inputs.model is not None and not inputs.model.has_text_head:
+        # a fixed-head classifier gives class logits, not an image embedding: nothing to search an index with
+        return GroupResult(protocol={"overlap": {"skipped": "fixed-head classifier: no image embedding"}})
     outputs = inputs.outputs
     rows = inputs.artefact("overlap_flags", **flag_params(params))
     by_id = dict(zip(rows.sample_ids, rows.rows.numpy().tolist(), strict=True))

@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,10 +50,9 @@ class TrainingSet:
     role: str
 
     def params(self, index: int) -> dict[str, Any]:
-        """The sample parameters of training image ``index`` (as ``render_set`` draws them)."""
-        from zeroshift.data.factorworld.sampler import sample_params, training_recipe
-
-        return sample_params(training_recipe(self.distribution), self.seed, index)
+        """The sample parameters of training image ``index`` (as ``render_set`` draws them; memoised: drawing them
+        costs milliseconds, and a corpus lists each image's content key before it renders it)."""
+        return _training_params(self.distribution, self.seed, index)
 
     def key(self, index: int) -> str:
         """The corpus key of training image ``index``."""
@@ -62,6 +62,13 @@ class TrainingSet:
         """For records."""
         return {"model": self.model, "distribution": self.distribution, "seed": self.seed, "size": self.size,
                 "role": self.role}  # fmt: skip
+
+
+@functools.lru_cache(maxsize=65536)
+def _training_params(distribution: str, seed: int, index: int) -> dict[str, Any]:
+    from zeroshift.data.factorworld.sampler import sample_params, training_recipe
+
+    return sample_params(training_recipe(distribution), seed, index)
 
 
 def training_sets(model: str) -> list[TrainingSet]:
@@ -120,9 +127,10 @@ class FactorWorldTrainingCorpus(ImageCorpus):
         return self.sets[s].params(index)
 
     def load(self, i: int) -> tuple[Image.Image, str]:  # noqa: D102
-        from zeroshift.data.factorworld.render import render
+        from zeroshift.data.factorworld.benchmarks import _MEMO
 
-        return render(self.params(i)), ""
+        # the FactorWorld benchmarks' render memo: a training image that is also a test image renders once
+        return _MEMO.get(self.content_key(i), self.params(i)), ""
 
     def content_key(self, i: int) -> str:
         """The generator and the sample's parameter digest (as FactorWorld benchmarks key their samples)."""
