@@ -47,7 +47,11 @@ def queries(make, n: int, q: int, dim: int, seed: int) -> tuple[np.ndarray, np.n
     """Half noisy copies of corpus rows (cosine ~0.97), half fresh rows; the source row of each copy (-1: fresh)."""
     rng = np.random.default_rng(seed)
     src = np.sort(rng.choice(n, q // 2, replace=False))
-    copies = np.stack([make(int(i), int(i) + 1)[0] for i in src])
+    copies = np.empty((len(src), dim), dtype=np.float32)
+    for b in np.unique(src // BLOCK):  # one block of rows drawn once for all the copies it holds
+        here = np.flatnonzero(src // BLOCK == b)
+        block = make(int(b) * BLOCK, min(n, (int(b) + 1) * BLOCK))
+        copies[here] = block[src[here] - int(b) * BLOCK]
     copies += rng.normal(scale=0.25 / np.sqrt(dim), size=copies.shape).astype(np.float32)
     fresh = rng.standard_normal((q - len(src), dim), dtype=np.float32)
     return np.concatenate([copies, fresh]), np.concatenate([src, np.full(q - len(src), -1)])
