@@ -257,6 +257,29 @@ def synthetic_records(
                     details = {"factor": f, "level": level, "n": 100, "error_ratio": (1 - acc) / (1 - acc_id)}
                     levels.append(MetricValue(f"top1[{f}={level}]", acc, True, acc - 0.05, acc + 0.05, details))
             records.append(_record(name, info, "factorworld(split='factors')", None, "native", levels, prompts))
+            # typographic attacks (a wrong class name written into the image, and the correct-name control)
+            for text, drop in (("random", 0.15), ("correct", -0.05)):
+                value = float(np.clip(acc_id - drop * (2 if kind == "zero_shot" else 1) + rng.normal(0, 0.02), 0, 1))
+                metrics = [
+                    _acc(value),
+                    MetricValue("clean_top1", acc_id, True),
+                    MetricValue("accuracy_drop", acc_id - value, False),
+                    MetricValue("attack_success_rate", float(np.clip(drop + 0.1, 0, 1)), False, 0.0, 0.5),
+                ]
+                shift = f"typographic(text={text!r})"
+                records.append(_record(name, info, IMAGENET, shift, "full", metrics, prompts))
+            # PGD at three radii, and the minimal radius of the clean run's search
+            for k in (1, 2, 4):
+                value = float(acc_id * np.exp(-0.6 * k))
+                metrics = [
+                    _acc(value),
+                    MetricValue("clean_top1", acc_id, True),
+                    MetricValue("accuracy_drop", acc_id - value, False),
+                    MetricValue("attack_success_rate", 1 - value / acc_id, False),
+                ]
+                records.append(_record(name, info, IMAGENET, f"pgd(eps='{k}/255')", "full", metrics, prompts))
+            eps = MetricValue("min_epsilon_median", 1.5 / 255, True, 1.0 / 255, 2.0 / 255, {"censored": False})
+            records.append(_record(name, info, IMAGENET, None, "full", [eps], prompts))
     return records
 
 

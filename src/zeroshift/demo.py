@@ -230,7 +230,7 @@ def run_demo(
     )
     runner = Runner(options)
     # benchmark-major order: the images of one benchmark are rendered once and reused by every model
-    items = plan_items(plan.models, plan.runs, facts=runner.model_facts, order="benchmark")
+    items = plan_items(plan.models, plan.runs, facts=runner.model_facts, order="benchmark", notes=plan.notes)
     for item in items:  # every item is checked before the first one runs
         runner.check(item)
     records: list[RunRecord] = []

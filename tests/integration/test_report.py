@@ -19,6 +19,8 @@ ALL_SECTIONS = [
     "accuracy",
     "effective_robustness",
     "corruptions",
+    "typographic",
+    "adversarial",
     "calibration",
     "ood",
     "shape_bias",
@@ -83,7 +85,7 @@ def test_cli_writes_the_page_and_the_data_of_every_plot(tmp_path, tmp_path_facto
 
 def test_data_files_hold_the_stored_values(built):
     db, result = built
-    rows = read_csv(result.data_dir / "accuracy-top1.csv")
+    rows = [r for f in sorted(result.data_dir.glob("accuracy-top1-*.csv")) for r in read_csv(f)]
     stored = [r for r in Store(db).records() if r.model.startswith("random:") and r.metric("top1")]
     assert len(stored) == 4
     for r in stored:
@@ -94,13 +96,26 @@ def test_data_files_hold_the_stored_values(built):
     assert result.sections == ALL_SECTIONS and result.skipped == {}
 
 
+def test_findings_come_from_their_sections_in_page_order_linked_to_their_own_figures(built):
+    _, result = built
+    index = json.loads((result.data_dir / "index.json").read_text())
+    section_of = {f["id"]: f["section"] for f in index["figures"]}
+    rows = json.loads((result.data_dir / "findings.json").read_text())["rows"]
+    questions = [r["question"] for r in rows]
+    assert set(questions) == set(ALL_SECTIONS) - {"accuracy", "corruptions"}, questions
+    assert questions == sorted(questions, key=ALL_SECTIONS.index)
+    linked = [(r["question"], section_of[r["figure"]]) for r in rows if r["figure"]]
+    assert len(linked) >= len(set(questions)) and all(q == s for q, s in linked), linked
+
+
 def test_protocol_is_written_next_to_each_plot(built):
     _, result = built
     index = json.loads((result.data_dir / "index.json").read_text())
     by_id = {f["id"]: f["protocol"] for f in index["figures"]}
-    assert "200 classes" in by_id["accuracy-top1"]["label space"]
-    assert "80 templates" in by_id["accuracy-top1"]["prompts"]
-    assert "200 resamples" in by_id["accuracy-top1"]["intervals"]  # the real engine runs used --bootstrap 200
+    assert "200 classes" in by_id["accuracy-top1-natural-shift"]["label space"]
+    assert "80 templates" in by_id["accuracy-top1-in-distribution"]["prompts"]
+    # the real engine runs used --bootstrap 200
+    assert "200 resamples" in by_id["accuracy-top1-in-distribution"]["intervals"]
     assert "n_bins=15" in by_id["calibration-ece"]["calibration"]
     assert "positive=in-distribution" in by_id["ood-auroc"]["ood"]
     er = next(p for k, p in by_id.items() if k.startswith("effective-robustness"))
@@ -123,7 +138,7 @@ def test_hostile_names_are_text_in_page_svg_and_data_files(built):
     assert HOSTILE in [e["label"] for e in entries]
     for svg in re.findall(r"<svg.*?</svg>", html, re.S):
         ET.fromstring(svg)  # every plot is well-formed XML with its text escaped
-    rows = read_csv(result.data_dir / "accuracy-top1.csv")
+    rows = read_csv(result.data_dir / "accuracy-top1-in-distribution.csv")
     assert HOSTILE in {r["model"] for r in rows}
     payload = json.loads((result.data_dir / "shape-bias.json").read_text())
     assert HOSTILE in {r["model"] for r in payload["rows"]}
@@ -146,7 +161,8 @@ def test_rebuild_replaces_its_own_files_only(tmp_path):
     )
     second = build_report(other, out)
     assert not (second.data_dir / "calibration-ece.csv").exists()  # stale plot data removed
-    assert (second.data_dir / "accuracy-top1.csv").exists() and (second.data_dir / "notes.txt").read_text() == "mine"
+    assert (second.data_dir / "accuracy-top1-unknown.csv").exists()
+    assert (second.data_dir / "notes.txt").read_text() == "mine"
     assert "Not in this store" in out.read_text() and "needs ece" in out.read_text()
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 USE = """
+import json
 import tempfile
 from pathlib import Path
 from PIL import Image
@@ -36,6 +37,8 @@ assert pets.metric("top1").value == 0.5, pets.metric("top1")
 # the report section is built from the store
 result = build_report(str(tmp / "r.db"), tmp / "report.html")
 assert "brightness" in result.sections, result.sections
+found = json.loads((result.data_dir / "findings.json").read_text())["rows"]
+assert [f["figure"] for f in found if f["question"] == "brightness"] == ["brightness"], found
 print("ok")
 """
 

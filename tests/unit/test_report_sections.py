@@ -87,13 +87,51 @@ def test_in_distribution_pairs():
             rec("zoo:a", "factorworld", [top1(0.9)]),
         ]
     )
-    by_label = {c.label: c for c in data.conditions}
+    by_spec = {c.spec: c for c in data.conditions}
     clean = Condition(IMAGENET, None, "full")
-    assert in_distribution(data, by_label["imagenet_r [subset]"]) == clean
-    assert in_distribution(data, by_label[f"{IMAGENET} + corruption(name='fog', severity=2)"]) == clean
-    assert in_distribution(data, by_label["imagenet_c(corruption='fog', severity=1)"]) == clean
-    assert in_distribution(data, by_label["factorworld"]) is None
+    assert in_distribution(data, by_spec["imagenet_r [subset]"]) == clean
+    assert in_distribution(data, by_spec[f"{IMAGENET} + corruption(name='fog', severity=2)"]) == clean
+    assert in_distribution(data, by_spec["imagenet_c(corruption='fog', severity=1)"]) == clean
+    assert in_distribution(data, by_spec["factorworld"]) is None
     assert in_distribution(data, clean) is None
+    # readable labels from the structured fields, unique, never the spec strings
+    labels = {c.spec: c.label for c in data.conditions}
+    assert labels["imagenet_r [subset]"] == "ImageNet-R"
+    # on-the-fly and released corruptions: two benchmarks, so each is named with its own
+    assert labels[f"{IMAGENET} + corruption(name='fog', severity=2)"] == "ImageNet: fog, severity 2"
+    assert labels["imagenet_c(corruption='fog', severity=1)"] == "ImageNet-C: fog, severity 1"
+    assert labels[IMAGENET] == "ImageNet"
+    assert len(set(labels.values())) == len(labels)
+
+
+def test_labels_tell_conditions_apart_by_what_differs():
+    fw = "factorworld(n={}, seed=0)"
+    records = [
+        rec("zoo:a", fw.format(1000), [top1(0.9)], space="native"),
+        rec("zoo:a", fw.format(100), [top1(0.8)], space="native"),
+        rec("zoo:a", fw.format(100), [top1(0.5)], space="native", shift="pgd(eps='2/255')"),
+        rec("zoo:a", fw.format(200), [top1(0.5)], space="native", shift="typographic(text='random')"),
+        rec("zoo:a", "imagenet_r", [top1(0.5)], space="subset"),
+        rec("zoo:a", "imagenet_r", [top1(0.4)], space="full"),
+        rec("zoo:a", IMAGENET, [top1(0.4)], shift="corruption(name='fog', severity=2)"),
+    ]
+    data = ReportData(records)
+    labels = {c.spec: c.label for c in data.conditions}
+    assert labels[fw.format(1000) + " [native]"] == "FactorWorld · 1000-image split"
+    assert labels[fw.format(100) + " [native]"] == "FactorWorld · 100-image split"
+    # shifted conditions of several benchmarks are named with their benchmark
+    assert labels[fw.format(100) + " + pgd(eps='2/255') [native]"] == "FactorWorld: PGD L-inf 2/255"
+    assert labels[fw.format(200) + " + typographic(text='random') [native]"] == (
+        "FactorWorld: typographic: random wrong word"
+    )
+    assert labels["imagenet_r [subset]"] == "ImageNet-R · subset labels"
+    assert labels["imagenet_r"] == "ImageNet-R · full labels"
+    assert labels[f"{IMAGENET} + corruption(name='fog', severity=2)"] == "ImageNet: fog, severity 2"
+    for label in labels.values():
+        assert "n=" not in label and "seed=" not in label and "(" not in label
+    # ordered by kind: in distribution first, then shifts, attacks last
+    assert [c.kind for c in data.conditions][:2] == ["in_distribution", "in_distribution"]
+    assert data.conditions[-1].kind == "adversarial"
 
 
 def test_sections_render_only_with_their_measurements():
@@ -105,6 +143,8 @@ def test_sections_render_only_with_their_measurements():
         "accuracy",
         "effective_robustness",
         "corruptions",
+        "typographic",
+        "adversarial",
         "calibration",
         "ood",
         "shape_bias",
@@ -167,6 +207,39 @@ def test_effective_robustness_shows_distribution_shifts_only():
     assert [a.benchmark for a, _ in pairs(ReportData(records))] == [FW_SKETCH]
 
 
+def test_effective_robustness_section_lists_no_attack_or_corruption():
+    """Every figure, table row and data row of the section is a distribution shift: attacks, corruptions (on the
+    fly or released as ImageNet-C) and typographic attacks have their own sections."""
+    records = []
+    for i, acc in enumerate((0.5, 0.6, 0.7, 0.8)):
+        info = {"kind": "fixed_head", "training_data": "FactorWorld-narrow"}
+        records += [
+            rec(f"zoo:s{i}", FW, [top1(acc)], space="native", **info),
+            rec(f"zoo:s{i}", FW_SKETCH, [top1(acc - 0.2)], space="native", **info),
+            rec(f"zoo:s{i}", FW, [top1(acc - 0.3)], space="native", shift="pgd(eps='2/255')", **info),
+            rec(f"zoo:s{i}", FW, [top1(acc - 0.1)], space="native", shift="corruption(name='fog', severity=3)", **info),
+            rec(f"zoo:s{i}", FW, [top1(acc - 0.1)], space="native", shift="typographic(text='random')", **info),
+            rec(f"zoo:s{i}", IMAGENET, [top1(acc)], **info),
+            rec(f"zoo:s{i}", "imagenet_c(corruption='fog', severity=2)", [top1(acc - 0.2)], **info),
+            rec(f"zoo:s{i}", "imagenet_v2(variant='matched-frequency')", [top1(acc - 0.1)], **info),
+        ]
+    data = ReportData(records)
+    shifts = {c.label for c in data.conditions if c.kind == "natural_shift"}
+    others = {c.label for c in data.conditions if c.kind in ("adversarial", "corruption", "typographic")}
+    assert shifts == {"FactorWorld sketch", "ImageNet-V2"} and len(others) == 4
+    section = EffectiveRobustnessSection()
+    assert section.available(data)
+    content = section.build(data)
+    titles = [f.title.split(" vs ")[0] for f in content.figures]
+    assert titles and set(titles) <= shifts
+    assert {r["shift"] for f in content.figures for r in f.rows} <= shifts
+    assert {row[1].text for row in content.tables[0].rows} <= shifts
+    for f in content.figures:
+        for label in others:
+            assert label not in f.svg and label not in f.title
+        assert "pgd" not in f.svg.lower() and "corruption" not in f.svg and "typographic" not in f.svg
+
+
 def test_trend_and_points_come_from_the_analysis_module_when_installed(monkeypatch):
     fit = SimpleNamespace(
         transform="logit",
@@ -209,14 +282,15 @@ def test_trend_and_points_come_from_the_analysis_module_when_installed(monkeypat
     )
     content = EffectiveRobustnessSection().build(data)
     by_title = {f.title.split(" vs ")[0]: f for f in content.figures}
-    assert sorted(by_title) == ["imagenet_sketch", "imagenet_v2"]  # v2 from the analysis, sketch paired here
-    v2 = by_title["imagenet_v2"]
+    assert sorted(by_title) == ["ImageNet-Sketch", "ImageNet-V2"]  # v2 from the analysis, sketch paired here
+    v2 = by_title["ImageNet-V2"]
     assert "testbed (3 published models)" in v2.protocol["fit"] and "slope 95% [0.900, 1.100]" in v2.protocol["fit"]
     assert v2.rows[0]["acc_id"] == 0.62 and v2.rows[0]["effective_robustness"] == 0.05  # the analysis' values
     assert v2.rows[0]["effective_robustness_ci_low"] == 0.01
     assert v2.svg.count("baseline population") == 3  # the published population, in grey
-    assert by_title["imagenet_sketch"].protocol["fit"] == "none"
-    assert v2.title == f"imagenet_v2 vs {IMAGENET}"  # the in-distribution set the records name
+    assert by_title["ImageNet-Sketch"].protocol["fit"] == "none"
+    assert v2.title == "ImageNet-V2 vs ImageNet"  # the in-distribution set the records name
+    assert IMAGENET in v2.tooltip and "matched-frequency" in v2.tooltip  # the specs stay in the tooltip
     assert content.notes == ["zoo:a (openai): imagenet_r has no matching imagenet run"]
 
 
@@ -244,7 +318,10 @@ def test_corruption_grid_curves_and_mce_from_the_analysis(monkeypatch):
     section = CorruptionSection()
     content = section.build(data)
     assert len(seen["records"]) == len(records)
-    assert [f.title for f in content.figures][:2] == ["fog", "snow"]
+    # small multiples: one figure of one panel per corruption (one legend), then the overview
+    assert content.figures[0].title == "Top-1 against severity, per corruption (ImageNet)"
+    assert content.figures[0].svg.count('class="pt c"') == 2  # the fog and snow panels
+    assert {r["corruption"] for r in content.figures[0].rows} == {"fog", "snow"}
     overview = next(f for f in content.figures if "overview" in f.id)
     fog = next(r for r in overview.rows if r.get("corruption") == "fog")
     assert fog["mean_top1_over_severities"] == pytest.approx(0.5) and fog["ce"] == 0.9
@@ -326,7 +403,7 @@ def test_non_finite_values_and_odd_records_still_build(tmp_path):
     assert set(result.sections) >= {"accuracy", "calibration", "shape_bias", "ood"}
     for path in result.data_dir.glob("*.json"):
         json.loads(path.read_text())  # strict JSON: no NaN or Infinity
-    assert "NaN" not in (result.data_dir / "accuracy-top1.json").read_text()
+    assert "NaN" not in (result.data_dir / "accuracy-top1-in-distribution.json").read_text()
     html = result.path.read_text()
     for svg in re.findall(r"<svg.*?</svg>", html, re.S):
         for name, value in re.findall(r'([a-z][a-z0-9-]*)="([^"]*)"', svg):

@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import zeroshift.artefacts.captions  # noqa: F401  (caption embeddings, keyed by text)
 from zeroshift.artefacts import image, min_epsilon, text  # noqa: F401  (importing a module registers its kinds)
 from zeroshift.artefacts.base import ArtefactKind, ArtefactScope, ImageBatch, artefact_kind, kinds
 

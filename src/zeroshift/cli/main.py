@@ -22,6 +22,7 @@ from zeroshift.cli import (
     report_cmd,
     results_cmd,
     run_cmd,
+    sweep_cmd,
     zoo_cmd,
 )
 from zeroshift.errors import UsageError
@@ -37,6 +38,7 @@ app = typer.Typer(
 )
 app.command("demo")(demo_cmd.demo)
 app.command("run")(run_cmd.run)
+app.command("sweep")(sweep_cmd.sweep)
 app.command("ls")(ls_cmd.ls)
 app.command("results")(results_cmd.results)
 app.command("compare")(compare_cmd.compare)

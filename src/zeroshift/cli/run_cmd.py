@@ -107,6 +107,7 @@ def run(
             )
         models.append(spec)
     runner = Runner(options)
+    notes: list[str] = []  # runs a model cannot do at all (a fixed head on a retrieval set): skipped with a note
     items = plan(
         models,
         planned,
@@ -116,10 +117,15 @@ def run(
         metrics=tuple(metric) if metric else None,
         params=parse_group_params(metric_param),
         facts=runner.model_facts,
+        notes=notes,
     )
+    if not items and notes:
+        raise UsageError(f"nothing to run: {notes[0]}")
     for item in items:  # every planned run is checked before the first one starts: a bad spec costs nothing
         runner.check(item)
     console = Console()
+    for note in notes:
+        Console(stderr=True).print(note, soft_wrap=True)
     records = []
     for item in items:
         record = runner.run(item)

@@ -136,6 +136,30 @@ class VectorBank:
             self._failures.update(failures or {})
 
 
+def missing_keys(folder: Path, keys: Sequence[str]) -> list[str]:
+    """The ``keys`` a bank folder has neither a row nor a recorded failure for, from its sidecars alone (read-only:
+    no tensor is read or verified, so this is what a bank would report before verifying its chunks).
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp()) / "bank"
+        >>> VectorBank(folder, {}).put(["a"], torch.zeros(1, 2), failures={"b": "truncated"})
+        >>> missing_keys(folder, ["a", "b", "c"])
+        ['c']
+
+    """
+    present: set[str] = set()
+    if folder.is_dir():
+        for sidecar in folder.glob("chunk-*.json"):
+            try:
+                meta = json.loads(sidecar.read_text())
+            except (OSError, ValueError):
+                continue
+            present.update(meta.get("keys", []))
+            present.update(meta.get("failures", {}))
+    return [k for k in keys if k not in present]
+
+
 class Cache:
     """The artefact cache: one folder per artefact kind, one :class:`VectorBank` per fingerprint.
 

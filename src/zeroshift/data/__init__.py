@@ -48,6 +48,10 @@ for _name, _target in {
     "cue_conflict": "zeroshift.data.cue_conflict:CueConflict",
     "edges": "zeroshift.data.cue_conflict:Edges",
     "silhouettes": "zeroshift.data.cue_conflict:Silhouettes",
+    "mscoco_retrieval": "zeroshift.data.retrieval:MSCOCORetrieval",
+    "flickr30k_retrieval": "zeroshift.data.retrieval:FlickrRetrieval",
+    "captions_folder": "zeroshift.data.retrieval:CaptionsFolder",
+    "factorworld_retrieval": "zeroshift.data.factorworld.retrieval:FactorWorldRetrieval",
 }.items():
     benchmarks.register_lazy(_name, _target)
 

@@ -86,8 +86,9 @@ class Condition:
         """What the pixels the model sees depend on: the model, the shift, its seed and what the shift follows.
 
         Attacks follow the gradient of the classifier over the label space, so they key on the head and the space.
+        A shift that acts on text (``Shift.acts_on``) leaves the pixels clean: they key as the clean condition's.
         """
-        shift = self.shift
+        shift = self.shift if self.shift is not None and self.shift.acts_on == "pixels" else None
         depends = shift.depends_on() if shift is not None else frozenset()
         attack_head = None
         if depends:

@@ -153,14 +153,15 @@ class ConditionInputs:
             self._note(request.kind.name, stats, same_pass=True)
         features = rows[requests[0]]
         facts = cond.facts
-        head = self.head() if facts.has_text_head else None
         space = cond.label_space
+        # a label space without classes (retrieval sets) scores nothing: no head is encoded, the logits are (N, 0)
+        head = self.head() if facts.has_text_head and len(space.class_names) else None
         index = {sid: i for i, sid in enumerate(cond.dataset.sample_ids)}
         kept = np.asarray([index[sid] for sid in features.sample_ids], dtype=np.int64)
-        if len(kept):
+        if len(kept) and len(space.class_names):
             logits, cos = class_logits(features.rows, head, facts.scale, facts.bias, space)
         else:
-            logits, cos = torch.empty(0, len(space.class_names)), None
+            logits, cos = torch.empty(len(kept), len(space.class_names)), None
         if cond.benchmark.labelled:
             labels = cond.benchmark.native_to_label(space)[cond.dataset.targets[kept]]
         else:

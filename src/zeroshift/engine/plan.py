@@ -82,6 +82,7 @@ def plan(
     params: Mapping[str, Mapping[str, Any]] | None = None,
     facts: Callable[[str], ModelFacts] | None = None,
     order: str = "model",
+    notes: list[str] | None = None,
 ) -> list[PlanItem]:
     """Plan items for every model x run x prompt set.
 
@@ -89,13 +90,21 @@ def plan(
     sets. With ``facts`` (a model's cached facts), models without a text head get one item per run, whatever the
     prompt sets (prompts do not change a fixed-head classifier). ``order`` is ``model`` (every run of a model, then
     the next model: its weights load once) or ``benchmark`` (every model on a run, then the next run: the images of a
-    generated benchmark are rendered once).
+    generated benchmark are rendered once). With ``facts`` and a ``notes`` list, a fixed-head model is left out of
+    the runs whose label space is of another class universe (a retrieval set has none), with one note each.
     """
     if order not in ("model", "benchmark"):
         raise ValueError(f"order must be 'model' or 'benchmark', got {order!r}")
     pairs = [(m, r) for m in models for r in runs] if order == "model" else [(m, r) for r in runs for m in models]
     items = []
     for model, run in pairs:
+        if facts is not None and notes is not None:
+            reason = unsupported(facts(str(model)), run, label_space)
+            if reason is not None:
+                note = f"skipped {model} on {run.benchmark} (every shift): {reason}"
+                if note not in notes:  # one note per model and benchmark, whatever the shifts
+                    notes.append(note)
+                continue
         sets = list(prompts or run.prompts or ["openai"])
         if facts is not None and len(sets) > 1 and not facts(str(model)).has_text_head:
             sets = sets[:1]
@@ -106,6 +115,35 @@ def plan(
     return items
 
 
+def unsupported(facts: ModelFacts, run: SuiteRun, label_space: str | None = None) -> str | None:
+    """Why a model cannot run ``run`` at all (None when it can): a fixed head over another class universe.
+
+    Example:
+        >>> facts = ModelFacts("zoo:sup", {}, "fixed_head", "zoo", "factorworld", 1.0, 0.0, {}, {})
+        >>> unsupported(facts, SuiteRun("factorworld_retrieval(n=8)", None, None, None, ("openai",)))
+        "zoo:sup is a fixed-head classifier over factorworld; factorworld_retrieval's label space 'none' is not"
+        >>> unsupported(facts, SuiteRun("factorworld(n=8)", None, None, None, ("openai",))) is None
+        True
+
+    """
+    from zeroshift.data import make_benchmark
+    from zeroshift.errors import ZeroshiftError
+
+    if facts.has_text_head:
+        return None
+    try:
+        benchmark = make_benchmark(run.benchmark, None)
+        space = benchmark.label_space(benchmark.resolve_label_space(label_space or run.label_space))
+    except ZeroshiftError:  # a layout or name problem: check_item reports it in one line
+        return None
+    if space.universe == facts.universe:
+        return None
+    return (
+        f"{facts.spec} is a fixed-head classifier over {facts.universe}; {benchmark.name}'s label space "
+        f"{space.name!r} is not"
+    )
+
+
 def check_item(item: PlanItem, resolve: Callable[..., Any], n_boot: int) -> None:
     """Check one item before any work: the condition, each group's parameters and applicability, and the data of
     every related condition the groups declared (raises UsageError/SpecError/DatasetError with one line).
@@ -113,6 +151,8 @@ def check_item(item: PlanItem, resolve: Callable[..., Any], n_boot: int) -> None
     from zeroshift.engine.relations import related_spec
 
     cond = resolve(item.spec)
+    if cond.shift is not None:
+        cond.shift.check_condition(cond.benchmark, cond.dataset)
     for group, params in item.resolved(cond.benchmark, cond.shift, n_boot):
         group.applies(cond.benchmark, cond.shift)
         for need in group.needs_for(params):

@@ -26,7 +26,7 @@ import torch
 
 from zeroshift.artefacts import ArtefactKind, kinds
 from zeroshift.core.outputs import ArtefactRows
-from zeroshift.core.vectors import Cache, VectorBank
+from zeroshift.core.vectors import Cache, VectorBank, missing_keys
 from zeroshift.engine.classifier import Classifier
 from zeroshift.engine.loader import PixelDataset, default_workers, make_loader
 from zeroshift.engine.options import RunOptions, autocast_dtype
@@ -124,10 +124,19 @@ class Producer:
 
     def bank(self, scope: Any, request: Request) -> VectorBank:
         """The bank holding ``request``'s rows for the condition."""
-        kind, params = request.kind, request.kwargs
-        fp = fingerprint({"model": scope.model_fingerprint, **kind.fingerprint(scope, params)})
         producer = {"model": str(scope.handle.spec), "shift": scope.shift.canonical if scope.shift else None}
-        return self.cache.bank(kind.cache_folder, fp, producer)
+        return self.cache.bank(request.kind.cache_folder, self.bank_fingerprint(scope, request), producer)
+
+    def bank_fingerprint(self, scope: Any, request: Request) -> str:
+        """The fingerprint naming ``request``'s bank for the condition (read-only: nothing is loaded or written)."""
+        return fingerprint({"model": scope.model_fingerprint, **request.kind.fingerprint(scope, request.kwargs)})
+
+    def lacking(self, scope: Any, request: Request, keys: Sequence[str]) -> list[str]:
+        """The content keys ``request``'s bank has neither a row nor a failure for, read from the chunks' sidecars
+        only (no tensor is read; a sweep's dry run asks this of every condition).
+        """
+        folder = self.cache.root / request.kind.cache_folder / self.bank_fingerprint(scope, request)
+        return missing_keys(folder, keys)
 
     # --- image kinds ------------------------------------------------------------------------------------
     def images(self, scope: Any, requests: Sequence[Request]) -> tuple[dict[Request, ArtefactRows], EncodeStats]:

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import zeroshift.metrics.bridging  # noqa: F401  (retrieval and modality_gap groups)
 from zeroshift.metrics import (  # noqa: F401  (importing a module registers its groups)
     accuracy,
     adversarial,

@@ -193,6 +193,9 @@ class ConditionView(Protocol):
     def head_rows(self, names: list[str], prompts: str | None = None) -> Any:
         """Text-head rows of class names under a prompt set (a name or file; default: the run's set)."""
 
+    def texts(self, kind: str, keys: list[str], **params: Any) -> Any:
+        """Rows of a text-keyed artefact (``keyed_by="text"``) for ``keys``, computing only what its cache lacks."""
+
 
 class GroupInputs(ConditionView, Protocol):
     """What :meth:`MetricGroup.compute` reads (see the module docstring)."""
@@ -248,6 +251,11 @@ class StandaloneInputs:
         if kind not in self.artefacts:
             raise UsageError(f"artefact {kind!r} is not available outside a run; give it in StandaloneInputs")
         return self.artefacts[kind]
+
+    def texts(self, kind: str, keys: list[str], **params: Any) -> Any:
+        if kind not in self.artefacts:
+            raise UsageError(f"artefact {kind!r} is not available outside a run; give it in StandaloneInputs")
+        return self.artefacts[kind](list(keys))
 
     def shift_params(self) -> list[dict[str, Any]] | None:
         return self.params

@@ -2,7 +2,7 @@
 
 Example:
     >>> shifts.names()
-    ['apgd', 'corruption', 'fgsm', 'pgd', 'typographic']
+    ['apgd', 'corruption', 'drop_words', 'fgsm', 'pgd', 'shuffle_words', 'typographic', 'typos']
     >>> make_shift("corruption(severity=3, name='fog')").canonical
     "corruption(name='fog', severity=3)"
 
@@ -21,6 +21,9 @@ for _name, _target in {
     "fgsm": "zeroshift.shifts.attacks:FGSM",
     "pgd": "zeroshift.shifts.attacks:PGD",
     "apgd": "zeroshift.shifts.attacks:APGD",
+    "typos": "zeroshift.shifts.text:Typos",
+    "drop_words": "zeroshift.shifts.text:DropWords",
+    "shuffle_words": "zeroshift.shifts.text:ShuffleWords",
 }.items():
     shifts.register_lazy(_name, _target)
 

@@ -68,6 +68,9 @@ class Shift:
     defaults: ClassVar[dict[str, Any]] = {}
     #: metric groups added to the benchmark's defaults for runs under this shift
     metric_groups: ClassVar[tuple[str, ...]] = ()
+    #: what the shift changes: ``pixels`` (pixel shifts and attacks: part of the image cache key) or ``text`` (the
+    #: texts a metric group encodes, e.g. captions; the images are the clean ones, served from the clean cache)
+    acts_on: ClassVar[str] = "pixels"
     #: what kind of condition a run under this shift is (``corruption``, ``typographic``, ``adversarial``...)
     condition_kind: ClassVar[str] = "synthetic"
     #: allowed values of parameters that take one of a list (shown by ``zeroshift ls shifts``)
@@ -99,6 +102,9 @@ class Shift:
         from zeroshift.specs import CallSpec
 
         return CallSpec.make(self.name, **self.params).canonical
+
+    def check_condition(self, benchmark: Any, dataset: Any) -> None:
+        """Raise UsageError when the shift cannot act on this benchmark's samples (checked before any work)."""
 
     def prepare(self, context: Any) -> list[dict[str, Any]] | None:
         """Per-sample parameters computed once in the main process (e.g. the class name to write).

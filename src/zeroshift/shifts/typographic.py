@@ -195,6 +195,11 @@ class Typographic(Shift):
         """The written names come from the label space; ``confusable`` also follows the model's text head."""
         return frozenset({"label_space", "head"}) if self.params["text"] == "confusable" else frozenset({"label_space"})
 
+    def check_condition(self, benchmark: Any, dataset: Any) -> None:
+        """Refuse an unlabelled set before any work (there is no class name to write)."""
+        if not benchmark.labelled:
+            raise UsageError(f"typographic attacks need labelled images; {benchmark.name} has no classes")
+
     def prepare(self, context: Any) -> list[dict[str, Any]]:
         """The class each sample gets written (label index in the run's label space) and its name."""
         ctx = context

@@ -46,14 +46,47 @@ PALETTE = (
     "#1f1f7a",
     "#9467bd",
 )
+#: colours of series that are not models (groups of models, factors): Paul Tol's muted scheme, so that a group is
+#: never mistaken for the model drawn in the same colour elsewhere on the page
+GROUP_PALETTE = ("#332288", "#117733", "#882255", "#999933", "#44aa99", "#aa4499", "#ddcc77", "#88ccee", "#cc6677")
 #: SVG dash patterns, cycled once the palette is used up
 DASHES = ("", "5 3", "2 2", "8 3 2 3")
+
+
+#: the order of kinds of condition on the page (and in every list of conditions)
+KIND_ORDER = (
+    "in_distribution",
+    "natural_shift",
+    "diagnostic",
+    "typographic",
+    "corruption",
+    "synthetic",
+    "adversarial",
+    "ood",
+    "unknown",
+)
+#: readable names of the kinds of condition
+KIND_TITLES = {
+    "in_distribution": "in distribution",
+    "natural_shift": "distribution shifts",
+    "diagnostic": "diagnostic sets",
+    "typographic": "typographic attacks and words in the image",
+    "corruption": "corruptions",
+    "synthetic": "synthetic shifts",
+    "adversarial": "adversarial attacks",
+    "ood": "out-of-distribution sets",
+    "unknown": "other conditions",
+}
 
 
 @dataclass(frozen=True)
 class Condition:
     """What a record measured on: benchmark, shift and label space (canonical strings), with the structured fields
     of its records (``info``: kind, corruption, in-distribution set, readable name; see :mod:`zeroshift.conditions`).
+
+    ``label`` is the readable name the page shows (``FactorWorld sketch``, ``PGD L-inf 2/255``, ``fog, severity
+    3``), unique among the store's conditions (:class:`ReportData` sets it); ``spec`` is the canonical string, kept
+    for tooltips, protocol blocks and data files.
     """
 
     benchmark: str
@@ -62,10 +95,19 @@ class Condition:
     info: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
-    def label(self) -> str:
-        """The report label: the canonical benchmark, ``+ shift``, and ``[label space]`` when not ``full``."""
+    def spec(self) -> str:
+        """The canonical benchmark, ``+ shift``, and ``[label space]`` when not ``full`` (tooltips and data files)."""
         out = self.benchmark + (f" + {self.shift}" if self.shift else "")
         return out + (f" [{self.label_space}]" if self.label_space not in ("full", "") else "")
+
+    @property
+    def label(self) -> str:
+        """The readable label (unique within a :class:`ReportData`; see :func:`readable_parts`)."""
+        given = self.info.get("display_label")
+        if given:
+            return str(given)
+        base, shift = readable_parts(self)
+        return f"{base}: {shift}" if shift else base
 
     @property
     def kind(self) -> str:
@@ -94,8 +136,126 @@ class Condition:
         return str(self.info.get("benchmark") or self.benchmark.split("(", 1)[0])
 
     @property
-    def sort_key(self) -> tuple[str, str, str]:
-        return (self.benchmark, self.shift or "", self.label_space)
+    def display_name(self) -> str:
+        """The benchmark's readable name (``FactorWorld sketch``, ``ImageNet-R``)."""
+        return str(self.info.get("name") or self.name)
+
+    @property
+    def sort_key(self) -> tuple[Any, ...]:
+        """Kind (in the order of :data:`KIND_ORDER`), benchmark, shift, then severity or size."""
+        kind = KIND_ORDER.index(self.kind) if self.kind in KIND_ORDER else len(KIND_ORDER)
+        params = self.info.get("benchmark_params") or {}
+        n = params.get("n") if isinstance(params, dict) else None
+        size = -float(n) if isinstance(n, int | float) and not isinstance(n, bool) else 0.0
+        shift_params = self.info.get("shift_params") or {}
+        strength = _strength(self.corruption[1] if self.corruption else shift_params.get("eps"))
+        shift_name = str(self.info.get("shift") or "")
+        return (kind, self.name, size, shift_name, strength, self.benchmark, self.shift or "", self.label_space)
+
+
+def _strength(v: Any) -> float:
+    """A severity or an epsilon (``'2/255'``) as a number for sorting (0 when there is none)."""
+    if isinstance(v, bool) or v is None:
+        return 0.0
+    if isinstance(v, int | float):
+        return float(v)
+    text_ = str(v)
+    try:
+        if "/" in text_:
+            num, den = text_.split("/", 1)
+            return float(num) / float(den)
+        return float(text_)
+    except ValueError:
+        return 0.0
+
+
+def readable_parts(c: Condition) -> tuple[str, str | None]:
+    """(benchmark name, shift label or None) of a condition, from its structured fields.
+
+    The shift's label is what ``Shift.label()`` wrote into the record (``typographic: confusable word``, ``PGD
+    L-inf 2/255``); released corrupted images (ImageNet-C) are named by their corruption and severity.
+
+    Example:
+        >>> c = Condition("imagenet(split='val')", "corruption(name='fog', severity=3)", "full",
+        ...               {"name": "ImageNet", "label": "ImageNet: fog, severity 3", "corruption": {"name": "fog",
+        ...                "severity": 3}, "kind": "corruption"})
+        >>> readable_parts(c)
+        ('ImageNet', 'fog, severity 3')
+
+    """
+    name = c.display_name
+    if c.shift:
+        full = str(c.info.get("label") or "")
+        prefix = name + ": "
+        return name, (full[len(prefix) :] if full.startswith(prefix) else full or c.shift)
+    if c.corruption is not None:
+        corruption, severity = c.corruption
+        return name, f"{corruption.replace('_', ' ')}, severity {severity}"
+    return name, None
+
+
+def _qualifier(key: str, value: Any) -> str:
+    if key == "n" and isinstance(value, int):
+        return f"{value}-image split"
+    if key == "path":
+        return str(value).rstrip("/").rsplit("/", 1)[-1] or str(value)
+    if key == "id":
+        return f"against {value}"
+    return f"{key} {value}"
+
+
+def _differing(dicts: list[dict[str, Any]]) -> list[str]:
+    keys = list(dict.fromkeys(k for d in dicts for k in d))
+    return [k for k in keys if len({repr(d.get(k)) for d in dicts}) > 1]
+
+
+def unique_labels(conditions: list[Condition]) -> dict[Condition, str]:
+    """A readable label per condition, unique among ``conditions``.
+
+    A shifted condition is named by its shift alone when every shifted condition shows the same benchmark
+    (``PGD L-inf 2/255``), else ``benchmark: shift``. Conditions that would share a label are told apart by what
+    differs between them: the benchmark's parameters (``100 images``), the label space, the shift's parameters.
+
+    Example:
+        >>> a = Condition("factorworld(n=100, seed=0)", None, "native", {"name": "FactorWorld",
+        ...               "benchmark_params": {"n": 100, "seed": 0}})
+        >>> b = Condition("factorworld(n=1000, seed=0)", None, "native", {"name": "FactorWorld",
+        ...               "benchmark_params": {"n": 1000, "seed": 0}})
+        >>> sorted(unique_labels([a, b]).values())
+        ['FactorWorld · 100-image split', 'FactorWorld · 1000-image split']
+
+    """
+    parts = {c: readable_parts(c) for c in conditions}
+    shifted_bases = {base for base, shift in parts.values() if shift is not None}
+    prefix = len(shifted_bases) > 1
+    first: dict[Condition, str] = {}
+    for c, (base, shift) in parts.items():
+        first[c] = base if shift is None else (f"{base}: {shift}" if prefix else shift)
+    groups: dict[str, list[Condition]] = defaultdict(list)
+    for c in conditions:
+        groups[first[c]].append(c)
+    out: dict[Condition, str] = {}
+    for label_, members in groups.items():
+        if len(members) == 1:
+            out[members[0]] = label_
+            continue
+        params = [dict(m.info.get("benchmark_params") or {}) for m in members]
+        shift_params = [dict(m.info.get("shift_params") or {}) for m in members]
+        spaces = [{"labels": m.label_space} for m in members]
+        differ = _differing(params)
+        differ_space = _differing(spaces)
+        differ_shift = _differing(shift_params)
+        for m, p, sp in zip(members, params, shift_params, strict=True):
+            bits = [_qualifier(k, p.get(k)) for k in differ]
+            bits += [f"{m.label_space} labels" for _ in differ_space]
+            bits += [f"{k} {sp.get(k)}" for k in differ_shift]
+            out[m] = label_ + (" · " + ", ".join(bits) if bits else "")
+        seen: dict[str, int] = defaultdict(int)
+        for m in members:  # still equal (e.g. a benchmark this installation does not know): number them
+            seen[out[m]] += 1
+            if sum(1 for x in members if out[x] == out[m]) > 1:
+                out[m] = f"{out[m]} #{seen[out[m]]}"
+    return out
 
 
 @dataclass(frozen=True)
@@ -140,11 +300,13 @@ class ReportData:
         prompts_of: dict[str, set[str]] = defaultdict(set)
         infos: dict[tuple[str, str], dict[str, Any]] = {}
         cells: dict[tuple[tuple[str, str], Condition], dict[str, Cell]] = defaultdict(dict)
+        canonical: dict[Condition, Condition] = {}  # one instance per condition, so labels set below are seen
         for r in self.records:  # oldest first, so newer records overwrite
             key = (r.model, r.prompts)
             prompts_of[r.model].add(r.prompts)
             infos[key] = {**infos.get(key, {}), **(r.model_info or {})}
-            cond = Condition(r.benchmark, r.shift, r.label_space, condition_of(r))
+            cond = Condition(r.benchmark, r.shift, r.label_space, dict(condition_of(r)))
+            cond = canonical.setdefault(cond, cond)
             for m in r.metrics:
                 cells[(key, cond)][m.name] = Cell(m, r)
         self.entries: list[Entry] = []
@@ -166,6 +328,8 @@ class ReportData:
             (self._entry_of[key].id, cond): row for (key, cond), row in cells.items()
         }
         self.conditions: list[Condition] = sorted({c for _, c in self._cells}, key=lambda c: c.sort_key)
+        for c, text_ in unique_labels(self.conditions).items():
+            c.info["display_label"] = text_
         self.metric_names: set[str] = {n for row in self._cells.values() for n in row}
 
     def entry(self, model: str, prompts: str) -> Entry | None:

@@ -14,7 +14,7 @@ Example:
     >>> out = os.path.join(tempfile.mkdtemp(), "r.html")
     >>> result = render([rec], out)
     >>> result.figures, sorted(p.name for p in result.data_dir.iterdir())[:2]
-    (['accuracy-top1'], ['accuracy-table.csv', 'accuracy-table.json'])
+    (['accuracy-top1-unknown'], ['accuracy-table.csv', 'accuracy-table.json'])
 
 """
 
@@ -27,6 +27,7 @@ import io
 import json
 import math
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Iterable
@@ -41,6 +42,7 @@ from zeroshift.metrics.base import json_safe
 from zeroshift.reports.html import measurements as M
 from zeroshift.reports.html.data import ReportData
 from zeroshift.reports.html.escape import csv_cell, script_json, slug
+from zeroshift.reports.html.findings import Finding, findings
 from zeroshift.reports.html.section import Figure, SectionContent, SummaryColumn, Table, TableCell
 from zeroshift.reports.html.sections import ordered
 from zeroshift.reports.html.svg import fmt
@@ -234,6 +236,9 @@ def render(
                     "json": f"{f.id}.json",
                 }
             )
+    figure_ids = {f["id"] for f in index_figures}
+    found = [_linked(f, figure_ids) for f in findings(data)]
+    write("findings", [f.as_dict() for f in found], {"findings": "the findings list at the top of the page"})
     _atomic_write(
         data_dir / INDEX,
         _json({"figures": index_figures, "tables": [t.id for t in tables], "files": files + [INDEX]}),
@@ -244,6 +249,7 @@ def render(
             "id": e.id,
             "label": e.label,
             "color": e.color,
+            "kind": str(e.info.get("kind") or ""),
             "factors": {f: _factor_text(e.factor(f)) for f, _ in M.SIX_FACTORS},
         }
         for e in data.entries
@@ -260,7 +266,9 @@ def render(
         entries_json=json_safe(entries_json),
         factor_names=factor_names,
         summary=summary,
-        sections=[_view(b) for b in built],
+        findings=found,
+        kinds=sorted({str(e.info.get("kind")) for e in data.entries if e.info.get("kind")}),
+        sections=[_view(b, data) for b in built],
         skipped=skipped,
         data_rel=data_dir.name,
         nonce=secrets.token_urlsafe(16),
@@ -290,13 +298,30 @@ def _unique(stem: str, seen: set[str]) -> str:
     return out
 
 
+def _svg_width(svg: str) -> float:
+    found = re.search(r'<svg[^>]*? width="([0-9.]+)"', svg)
+    return float(found.group(1)) if found else 0.0
+
+
+def _linked(f: Finding, figure_ids: set[str]) -> Finding:
+    """The finding, its figure link kept only when that figure is on the page."""
+    if f.figure not in figure_ids:
+        f.figure = None
+    return f
+
+
 def _legend(f: Figure, data: ReportData) -> list[dict[str, str]]:
-    by_id = {e.id: e for e in data.entries}
-    items = [{"id": i, "label": by_id[i].label, "color": by_id[i].color} for i in f.entries if i in by_id]
-    return items + [{"id": "", "label": label, "color": color} for label, color in f.legend]
+    """A figure's own legend: its series that are not models (groups, humans); models are in the section's."""
+    return [{"id": "", "label": label, "color": color} for label, color in f.legend]
 
 
-def _view(b: _Built) -> dict[str, Any]:
+def _section_legend(content: SectionContent, data: ReportData) -> list[dict[str, str]]:
+    """One legend per section: every model drawn in any of its figures, once."""
+    drawn = {i for f in content.figures for i in f.entries}
+    return [{"id": e.id, "label": e.label, "color": e.color} for e in data.entries if e.id in drawn]
+
+
+def _view(b: _Built, data: ReportData) -> dict[str, Any]:
     content = b.content
     groups = content.selector[1] if content.selector else []
     return {
@@ -304,6 +329,11 @@ def _view(b: _Built) -> dict[str, Any]:
         "anchor": slug("section", b.name),
         "title": b.title,
         "description": b.description,
+        "legend": _section_legend(content, data),
+        # a grid of narrow cells when every side-by-side figure is small (reliability diagrams, histograms)
+        "small": all(_svg_width(f.svg) <= 340 for f in content.figures if not f.wide),
+        # a figure of one model only (a reliability diagram, a histogram) is hidden with that model
+        "owners": {f.id: f.entries[0] for f in content.figures if len(f.entries) == 1 and not f.legend},
         "figures": [(f, Markup(f.svg)) for f in content.figures],
         "tables": content.tables,
         "notes": content.notes,

@@ -4,7 +4,8 @@ This is the "reports declare required measurements" pattern of robustness_metric
 :class:`Requirement` s (a metric-name pattern, optionally restricted to some conditions); the page asks each
 registered section whether the store meets them, and builds those that it does. A section returns
 :class:`Figure` s (an SVG, the protocol it rests on, and the rows of data behind it, written as CSV and JSON
-beside the page) and :class:`Table` s, and may add columns to the summary table.
+beside the page) and :class:`Table` s, and may add columns to the summary table and sentences to the findings list
+at the top of the page (:meth:`Section.findings`, :class:`~zeroshift.reports.html.findings.Finding`).
 
 Example:
     >>> from zeroshift.reports.html.data import ReportData
@@ -21,12 +22,15 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from zeroshift.core.numeric import finite
 from zeroshift.metrics.base import MetricValue
 from zeroshift.reports.html.data import Condition, Entry, ReportData
 from zeroshift.results.schema import RunRecord
+
+if TYPE_CHECKING:  # the findings module loads scipy; sections import it only when they write sentences
+    from zeroshift.reports.html.findings import Finding
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class Figure:
         notes: remarks such as a reference that is not available.
         wide: whether the plot takes the full width of the page.
         legend: (label, colour) pairs of series that are not entries (groups of models, humans), after the entries.
+        tooltip: what hovering the title shows (the full specs of the conditions it draws).
 
     """
 
@@ -74,6 +79,7 @@ class Figure:
     notes: list[str] = field(default_factory=list)
     wide: bool = False
     legend: list[tuple[str, str]] = field(default_factory=list)
+    tooltip: str = ""
 
 
 @dataclass
@@ -152,6 +158,15 @@ class Section:
         """Columns for the summary table (none by default)."""
         return []
 
+    def findings(self, data: ReportData) -> list[Finding]:
+        """Plain sentences for the findings list at the top of the page (none by default).
+
+        Asked only when the store meets the section's requirements; the list shows them in the sections' page
+        order, each linked to its ``figure`` (the id of one of this section's figures) when that figure is drawn.
+        A sentence whose evidence is not significant says so, and sets ``significant=False``.
+        """
+        return []
+
 
 # --- helpers shared by sections --------------------------------------------------------------------------
 
@@ -169,7 +184,13 @@ def row(entry: Entry, condition: Condition | None, name: str, m: MetricValue, **
     """A flat data row for CSV/JSON: entry, condition, metric, value and interval."""
     out: dict[str, Any] = {"model": entry.model, "prompts": entry.prompts}
     if condition is not None:
-        out.update(benchmark=condition.benchmark, shift=condition.shift, label_space=condition.label_space)
+        out.update(
+            condition=condition.label,
+            kind=condition.kind,
+            benchmark=condition.benchmark,
+            shift=condition.shift,
+            label_space=condition.label_space,
+        )
     out.update(extra)
     out.update(metric=name, value=finite(m.value), ci_low=finite(m.ci_low), ci_high=finite(m.ci_high))
     return out

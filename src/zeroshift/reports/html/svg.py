@@ -3,7 +3,9 @@ histograms, drawn in Python so that the report needs no script library and fetch
 
 Every text and attribute value goes through :func:`~zeroshift.reports.html.escape.text`; every element that
 belongs to a series carries ``data-entry="<entry id>"`` so that the page's selector can hide it, and a
-``<title>`` child so that hovering shows the exact numbers.
+``<title>`` child so that hovering shows the exact numbers. Styles shared by every chart (fonts, axis and grid
+colours, the white outline of markers) are classes of the page's stylesheet (``report.css``), not attributes repeated
+on every element; a series' colour is set once on its group and inherited by its marks.
 
 Example:
     >>> s = Series("e0", "m<1>", "#0072b2", "", {"a": Point(0.5, 0.4, 0.6)})
@@ -23,9 +25,8 @@ from typing import Any
 from zeroshift.core.numeric import finite
 from zeroshift.reports.html.escape import text
 
+#: the chart font size in pixels (the page's stylesheet sets it through the classes below)
 FONT = 11
-AXIS = "#555"
-GRID = "#e4e4e4"
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class RefLine:
 
 
 def _num(x: float) -> str:
-    text_ = f"{x:.2f}".rstrip("0").rstrip(".")
+    text_ = f"{x:.1f}".rstrip("0").rstrip(".")
     return "0" if text_ in ("-0", "") else text_
 
 
@@ -171,41 +172,35 @@ class Logit(Linear):
 def _x_axis(svg: Svg, scale: Linear, y: float, top: float, label: str, tick_fmt: str = "{:g}") -> None:
     for t in scale.ticks(6):
         x = scale(t)
-        svg.el("line", x1=x, x2=x, y1=top, y2=y, stroke=GRID)
-        svg.el("text", tick_fmt.format(t), x=x, y=y + 14, text_anchor="middle", font_size=FONT, fill=AXIS)
-    svg.el("line", x1=scale.r0, x2=scale.r1, y1=y, y2=y, stroke=AXIS)
-    svg.el("text", label, x=(scale.r0 + scale.r1) / 2, y=y + 30, text_anchor="middle", font_size=FONT, fill="#222")
+        svg.el("line", x1=x, x2=x, y1=top, y2=y, class_="gr")
+        svg.el("text", tick_fmt.format(t), x=x, y=y + 14, class_="tk c")
+    svg.el("line", x1=scale.r0, x2=scale.r1, y1=y, y2=y, class_="ax")
+    if label:
+        svg.el("text", label, x=(scale.r0 + scale.r1) / 2, y=y + 31, class_="al c")
 
 
 def _y_axis(svg: Svg, scale: Linear, x: float, right: float, label: str, tick_fmt: str = "{:g}") -> None:
     for t in scale.ticks(5):
         y = scale(t)
-        svg.el("line", x1=x, x2=right, y1=y, y2=y, stroke=GRID)
-        svg.el("text", tick_fmt.format(t), x=x - 5, y=y + 4, text_anchor="end", font_size=FONT, fill=AXIS)
-    svg.el("line", x1=x, x2=x, y1=scale.r0, y2=scale.r1, stroke=AXIS)
-    cy = (scale.r0 + scale.r1) / 2
-    svg.el(
-        "text",
-        label,
-        x=x - 38,
-        y=cy,
-        text_anchor="middle",
-        font_size=FONT,
-        fill="#222",
-        transform=f"rotate(-90 {x - 38:.1f} {cy:.1f})",
-    )
+        svg.el("line", x1=x, x2=right, y1=y, y2=y, class_="gr")
+        svg.el("text", tick_fmt.format(t), x=x - 5, y=y + 4, class_="tk e")
+    svg.el("line", x1=x, x2=x, y1=scale.r0, y2=scale.r1, class_="ax")
+    if label:
+        cy = (scale.r0 + scale.r1) / 2
+        svg.el("text", label, x=x - 38, y=cy, class_="al c", transform=f"rotate(-90 {x - 38:.1f} {cy:.1f})")
 
 
 def _short(label: str, n: int) -> str:
     return label if len(label) <= n else label[: n - 1] + "…"
 
 
-def _marker(svg: Svg, shape: str, x: float, y: float, color: str, r: float = 3.6) -> None:
+def _marker(svg: Svg, shape: str, x: float, y: float, color: str | None = None, r: float = 3.6) -> None:
+    """A marker (outlined in white by the ``m`` class); without ``color`` it takes its series group's fill."""
     if shape == "diamond":
         pts = f"{x:.1f},{y - r - 1:.1f} {x + r + 1:.1f},{y:.1f} {x:.1f},{y + r + 1:.1f} {x - r - 1:.1f},{y:.1f}"
-        svg.el("polygon", points=pts, fill=color, stroke="#fff", stroke_width=0.8)
+        svg.el("polygon", points=pts, fill=color, class_="m")
     else:
-        svg.el("circle", cx=x, cy=y, r=r, fill=color, stroke="#fff", stroke_width=0.8)
+        svg.el("circle", cx=x, cy=y, r=r, fill=color, class_="m")
 
 
 def _domain(
@@ -221,6 +216,11 @@ def _domain(
     return d0, d1
 
 
+def _text_width(label: str) -> float:
+    """A rough width in pixels of ``label`` at the chart font (enough to size a margin)."""
+    return 6.4 * len(label)
+
+
 def dot_plot(
     categories: Sequence[str],
     series: Sequence[Series],
@@ -229,32 +229,39 @@ def dot_plot(
     refs: Sequence[RefLine] = (),
     width: float = 760,
     title: str = "",
+    tooltips: dict[str, str] | None = None,
 ) -> str:
-    """Categories down the left, one marker with its interval per series and category (a Cleveland dot plot)."""
+    """Categories down the left, one marker with its interval per series and category (a Cleveland dot plot).
+
+    ``tooltips`` maps a category to what hovering its name shows (the full spec of a condition); the name itself
+    is cut at 44 characters.
+    """
     n = max(len(series), 1)
     band = max(20.0, min(8.0 + 7.0 * n, 60.0))
-    left, right, top = 260.0, 20.0, 24.0 if refs else 10.0
+    shown = [_short(cat, 44) for cat in categories]
+    left = min(300.0, max(90.0, max((_text_width(c) for c in shown), default=0.0) + 18))
+    right, top = 20.0, 24.0 if refs else 10.0
     height = top + band * len(categories) + 44
     values = [v for s in series for p in s.points.values() for v in (p.y, p.lo, p.hi)] + [r.value for r in refs]
     scale = Linear(*_domain(values, *x_domain), left, width - right)
     svg = Svg(width, height, title or x_label)
     bottom = top + band * len(categories)
+    for i in range(1, len(categories), 2):
+        svg.el("rect", x=left, y=top + band * i, width=width - right - left, height=band, class_="band")
     _x_axis(svg, scale, bottom, top, x_label)
     step = min(7.0, (band - 8) / max(n - 1, 1))
-    for i, cat in enumerate(categories):
+    for i, (cat, short) in enumerate(zip(categories, shown, strict=True)):
         cy = top + band * (i + 0.5)
-        if i % 2:
-            svg.el("rect", x=left, y=top + band * i, width=width - right - left, height=band, fill="#f7f7f7")
-        svg.open("text", tooltip=cat, x=left - 8, y=cy + 4, text_anchor="end", font_size=FONT, fill="#222")
-        svg.parts.append(text(_short(cat, 40)))
+        svg.open("text", tooltip=(tooltips or {}).get(cat, cat), x=left - 8, y=cy + 4, class_="cat e")
+        svg.parts.append(text(short))
         svg.close("text")
     for r in refs:
         x = scale(r.value)
-        svg.el("line", x1=x, x2=x, y1=top - 4, y2=bottom, stroke=r.color, stroke_dasharray="4 3", class_="ref")
-        svg.el("text", r.label, x=x, y=top - 8, text_anchor="middle", font_size=FONT - 1, fill=r.color)
+        svg.el("line", x1=x, x2=x, y1=top - 4, y2=bottom, stroke=r.color, class_="ref")
+        svg.el("text", r.label, x=x, y=top - 8, fill=r.color, class_="rl c")
     for j, s in enumerate(series):
         offset = (j - (len(series) - 1) / 2) * step
-        svg.open("g", class_="series", data_entry=s.entry)
+        svg.open("g", class_="series", data_entry=s.entry, fill=s.color, stroke=s.color)
         for i, cat in enumerate(categories):
             p = s.points.get(cat)
             if p is None or not _finite(p.y):
@@ -262,11 +269,51 @@ def dot_plot(
             cy = top + band * (i + 0.5) + offset
             svg.open("g", tooltip=f"{s.label}\n{cat}\n{x_label}: {_interval(p)}", class_="mark")
             if _finite(p.lo, p.hi):
-                svg.el("line", x1=scale(p.lo), x2=scale(p.hi), y1=cy, y2=cy, stroke=s.color, stroke_width=1.6)
-            _marker(svg, s.marker, scale(p.y), cy, s.color)
+                svg.el("line", x1=scale(p.lo), x2=scale(p.hi), y1=cy, y2=cy, class_="ci")
+            _marker(svg, s.marker, scale(p.y), cy)
             svg.close("g")
         svg.close("g")
     return svg.render()
+
+
+def _lines(
+    svg: Svg, series: Sequence[Series], xscale: Linear, yscale: Linear, x_label: str, r: float, where: str = ""
+) -> None:
+    """One polyline with markers and whiskers per series; a marker within a pixel of the previous one is dropped."""
+    for s in series:
+        pts = sorted((x, p) for x, p in s.points.items() if _finite(p.y))
+        if not pts:
+            continue
+        svg.open("g", class_="series", data_entry=s.entry, fill=s.color, stroke=s.color)
+        path = " ".join(f"{xscale(x):.1f},{yscale(p.y):.1f}" for x, p in pts)
+        svg.el("polyline", points=path, class_="line", stroke_dasharray=s.dash)
+        last: tuple[float, float] | None = None
+        for x, p in pts:
+            px, py = xscale(x), yscale(p.y)
+            if last is not None and abs(px - last[0]) < 1 and abs(py - last[1]) < 1 and not _finite(p.lo, p.hi):
+                continue  # drawn on top of its neighbour
+            last = (px, py)
+            svg.open("g", tooltip=f"{s.label}{where}\n{x_label} {_tick(x)}: {_interval(p)}", class_="mark")
+            if _finite(p.lo, p.hi):
+                svg.el("line", x1=px, x2=px, y1=yscale(p.lo), y2=yscale(p.hi), class_="ci")
+            _marker(svg, s.marker, px, py, None, r)
+            svg.close("g")
+        svg.close("g")
+
+
+def _tick(x: Any) -> str:
+    return f"{x:g}" if isinstance(x, int | float) else str(x)
+
+
+def _x_ticks(
+    svg: Svg, xs: Sequence[float], xscale: Linear, y: float, labels: dict[float, str] | None, draw: bool = True
+) -> None:
+    for x in xs:
+        px = xscale(x)
+        svg.el("line", x1=px, x2=px, y1=y, y2=y + 4, class_="ax")
+        if draw:
+            svg.el("text", (labels or {}).get(x, _tick(x)), x=px, y=y + 15, class_="tk c")
+    svg.el("line", x1=xscale.r0, x2=xscale.r1, y1=y, y2=y, class_="ax")
 
 
 def line_plot(
@@ -280,34 +327,74 @@ def line_plot(
     title: str = "",
     x_tick_labels: dict[float, str] | None = None,
 ) -> str:
-    """One line per series over numeric x (severity), with interval whiskers."""
-    left, right, top, bottom = 52.0, 12.0, 12.0, 42.0
+    """One line per series over numeric x (severity, epsilon), with interval whiskers."""
+    left, right, top, bottom = 52.0, 22.0, 12.0, 42.0
     values = [v for s in series for p in s.points.values() for v in (p.y, p.lo, p.hi)]
     xscale = Linear(min(xs), max(xs), left, width - right)
     yscale = Linear(*_domain(values, *y_domain), height - bottom, top)
     svg = Svg(width, height, title or y_label)
     _y_axis(svg, yscale, left, width - right, y_label)
-    for x in xs:
-        px = xscale(x)
-        svg.el("line", x1=px, x2=px, y1=height - bottom, y2=height - bottom + 4, stroke=AXIS)
-        label = (x_tick_labels or {}).get(x, f"{x:g}")
-        svg.el("text", label, x=px, y=height - bottom + 15, text_anchor="middle", font_size=FONT, fill=AXIS)
-    svg.el("line", x1=left, x2=width - right, y1=height - bottom, y2=height - bottom, stroke=AXIS)
-    svg.el("text", x_label, x=(left + width - right) / 2, y=height - 8, text_anchor="middle", font_size=FONT)
-    for s in series:
-        pts = sorted((x, p) for x, p in s.points.items() if _finite(p.y))
-        if not pts:
-            continue
-        svg.open("g", class_="series", data_entry=s.entry)
-        path = " ".join(f"{xscale(x):.1f},{yscale(p.y):.1f}" for x, p in pts)
-        svg.el("polyline", points=path, fill="none", stroke=s.color, stroke_width=1.8, stroke_dasharray=s.dash)
-        for x, p in pts:
-            svg.open("g", tooltip=f"{s.label}\n{x_label} {x:g}: {_interval(p)}", class_="mark")
-            if _finite(p.lo, p.hi):
-                svg.el("line", x1=xscale(x), x2=xscale(x), y1=yscale(p.lo), y2=yscale(p.hi), stroke=s.color)
-            _marker(svg, s.marker, xscale(x), yscale(p.y), s.color, 3.0)
-            svg.close("g")
-        svg.close("g")
+    _x_ticks(svg, xs, xscale, height - bottom, x_tick_labels)
+    svg.el("text", x_label, x=(left + width - right) / 2, y=height - 8, class_="al c")
+    _lines(svg, series, xscale, yscale, x_label, 3.0)
+    return svg.render()
+
+
+@dataclass
+class Panel:
+    """One panel of a grid of small multiples: a title, its series, and what hovering the title shows."""
+
+    title: str
+    series: Sequence[Series]
+    tooltip: str = ""
+
+
+def line_grid(
+    xs: Sequence[float],
+    panels: Sequence[Panel],
+    x_label: str,
+    y_label: str,
+    y_domain: tuple[float | None, float | None] = (0.0, 1.0),
+    columns: int = 5,
+    panel_width: float = 178,
+    panel_height: float = 132,
+    title: str = "",
+    x_tick_labels: dict[float, str] | None = None,
+) -> str:
+    """Small multiples: one line panel per item on shared axes, tick labels on the outer panels only.
+
+    Every panel has the same scales (so panels compare at a glance); the y label is written once on the left and
+    the x label once below, and the legend is the page's (one per figure, not per panel).
+    """
+    columns = max(1, min(columns, len(panels) or 1))
+    rows_ = max(1, math.ceil(len(panels) / columns))
+    left, top, gap_x, gap_y, head, foot = 58.0, 6.0, 12.0, 10.0, 18.0, 40.0
+    width = left + columns * panel_width + (columns - 1) * gap_x + 8
+    height = top + rows_ * (head + panel_height) + (rows_ - 1) * gap_y + foot
+    values = [v for pn in panels for s in pn.series for p in s.points.values() for v in (p.y, p.lo, p.hi)]
+    domain = _domain(values, *y_domain)
+    svg = Svg(width, height, title or y_label)
+    for k, pn in enumerate(panels):
+        row, col = divmod(k, columns)
+        x0 = left + col * (panel_width + gap_x)
+        y0 = top + row * (head + panel_height + gap_y) + head
+        last_row = row == rows_ - 1 or k + columns >= len(panels)
+        xscale = Linear(min(xs), max(xs), x0 + 6, x0 + panel_width - 6)
+        yscale = Linear(*domain, y0 + panel_height - 16, y0 + 2)
+        svg.open("text", tooltip=pn.tooltip or pn.title, x=x0 + panel_width / 2, y=y0 - 5, class_="pt c")
+        svg.parts.append(text(_short(pn.title, 28)))
+        svg.close("text")
+        for t in yscale.ticks(4):
+            y = yscale(t)
+            svg.el("line", x1=x0, x2=x0 + panel_width, y1=y, y2=y, class_="gr")
+            if col == 0:
+                svg.el("text", f"{t:g}", x=x0 - 5, y=y + 4, class_="tk e")
+        svg.el("line", x1=x0, x2=x0, y1=yscale.r0, y2=yscale.r1, class_="ax")
+        _x_ticks(svg, xs, xscale, yscale.r0, x_tick_labels, draw=last_row)
+        _lines(svg, pn.series, xscale, yscale, x_label, 2.6, f"\n{pn.title}")
+    cy = top + (height - top - foot) / 2
+    svg.el("text", y_label, x=16, y=cy, class_="al c", transform=f"rotate(-90 16 {cy:.1f})")
+    svg.el("text", x_label, x=left + (width - left) / 2, y=height - 6, class_="al c")
     return svg.render()
 
 
@@ -380,9 +467,15 @@ def scatter_plot(
         svg.open("g", tooltip=c.label, class_="curve")
         svg.el("polyline", points=pts, fill="none", stroke=c.color, stroke_width=1.5, stroke_dasharray=c.dash)
         svg.close("g")
+    drawn: set[tuple[str, str, str, int, int]] = set()
     for p in points:
+        px, py = xscale(p.x), yscale(p.y)
+        key = (p.entry, p.marker, p.color, round(px), round(py))
+        if key in drawn:  # an identical marker of the same series within a pixel: thinned
+            continue
+        drawn.add(key)
         svg.open("g", tooltip=p.tooltip, class_="series mark", data_entry=p.entry)
-        _marker(svg, p.marker, xscale(p.x), yscale(p.y), p.color, 4.5)
+        _marker(svg, p.marker, px, py, p.color, 4.5)
         svg.close("g")
     return svg.render()
 
@@ -397,7 +490,7 @@ def reliability_diagram(
     svg = Svg(width, height, f"reliability diagram: {label}")
     _x_axis(svg, xs, height - bottom, top, "confidence")
     _y_axis(svg, ys, left, width - right, "accuracy")
-    svg.el("line", x1=xs(0), y1=ys(0), x2=xs(1), y2=ys(1), stroke="#999", stroke_dasharray="4 3")
+    svg.el("line", x1=xs(0), y1=ys(0), x2=xs(1), y2=ys(1), class_="diag")
     svg.open("g", class_="series", data_entry=entry)
     for b in bins:
         lo, hi, acc, conf, count = (b.get(k) for k in ("lo", "hi", "accuracy", "confidence", "count"))
@@ -463,5 +556,5 @@ def histogram_pair(
     svg.close("g")
     for k, (name, color) in enumerate(zip(names, colors, strict=True)):
         svg.el("rect", x=left + 8 + 120 * k, y=6, width=10, height=10, fill=color, fill_opacity=0.6)
-        svg.el("text", _short(name, 16), x=left + 22 + 120 * k, y=15, font_size=FONT - 1)
+        svg.el("text", _short(name, 16), x=left + 22 + 120 * k, y=15, class_="rl")
     return svg.render()

@@ -18,11 +18,14 @@ for _name, _target in {
     "accuracy": "zeroshift.reports.html.sections.accuracy:AccuracySection",
     "effective_robustness": "zeroshift.reports.html.sections.effective_robustness:EffectiveRobustnessSection",
     "corruptions": "zeroshift.reports.html.sections.corruptions:CorruptionSection",
+    "typographic": "zeroshift.reports.html.sections.typographic:TypographicSection",
+    "adversarial": "zeroshift.reports.html.sections.adversarial:AdversarialSection",
     "calibration": "zeroshift.reports.html.sections.calibration:CalibrationSection",
     "ood": "zeroshift.reports.html.sections.ood:OODSection",
     "shape_bias": "zeroshift.reports.html.sections.shape_bias:ShapeBiasSection",
     "factors": "zeroshift.reports.html.sections.factors:FactorSection",
     "six_factors": "zeroshift.reports.html.sections.six_factors:SixFactorSection",
+    "retrieval": "zeroshift.reports.html.sections.retrieval:RetrievalSection",
     "overlap": "zeroshift.reports.html.sections.overlap:OverlapSection",
 }.items():
     sections.register_lazy(_name, _target)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from zeroshift.reports.html import findings as F
 from zeroshift.reports.html import measurements as M
 from zeroshift.reports.html.data import ReportData
 from zeroshift.reports.html.escape import slug
@@ -61,6 +62,10 @@ class CalibrationSection(Section):
         "scaling fitted on held-out in-distribution data, and reliability diagrams (accuracy per confidence bin)."
     )
     requires = (Requirement(M.RELIABILITY),)
+
+    def findings(self, data: ReportData) -> list[F.Finding]:
+        """The sentences this section adds to the findings list (:func:`.findings.calibration`)."""
+        return F.calibration(data)
 
     def build(self, data: ReportData) -> SectionContent:
         figures = []

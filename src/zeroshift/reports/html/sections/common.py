@@ -13,6 +13,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from zeroshift.reports.html.data import Condition, Entry, ReportData
 from zeroshift.reports.html.section import point
 from zeroshift.reports.html.svg import Series
@@ -50,6 +52,16 @@ def in_distribution(data: ReportData, c: Condition) -> Condition | None:
     candidates = [d for d in data.conditions if d.shift is None and d.benchmark == target]
     same = [d for d in candidates if d.label_space == c.label_space]
     return (same or candidates or [None])[0]
+
+
+def of_kind(*kinds: str) -> Callable[[Condition], bool]:
+    """A condition filter: the condition's kind is one of ``kinds``."""
+    return lambda c: c.kind in kinds
+
+
+def specs(conditions: Iterable[Condition]) -> dict[str, str]:
+    """Readable label -> full spec of each condition (the tooltips of a chart's category names)."""
+    return {c.label: c.spec for c in conditions}
 
 
 def series(entry: Entry) -> Series:

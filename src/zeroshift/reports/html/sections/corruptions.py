@@ -37,7 +37,12 @@ from zeroshift.reports.html.section import (
     row,
 )
 from zeroshift.reports.html.sections.common import is_corrupted, series
-from zeroshift.reports.html.svg import Point, RefLine, dot_plot, fmt, line_plot
+from zeroshift.reports.html.svg import Panel, Point, RefLine, Series, dot_plot, fmt, line_grid
+
+
+def _renamed(s: Series) -> Series:
+    """The series with corruption names as the reader sees them (``gaussian noise``)."""
+    return Series(s.entry, s.label, s.color, s.dash, {k.replace("_", " "): v for k, v in s.points.items()}, s.marker)
 
 
 def _clean(data: ReportData, base: str, space: str) -> Condition | None:
@@ -100,8 +105,10 @@ class CorruptionSection(Section):
         for base in bases:
             names = sorted({n for per in g.values() for n in per.get(base, {})})
             severities = sorted({s for per in g.values() for sev in per.get(base, {}).values() for s in sev})
+            base_label = self._base_label(data, base)
+            panels, rows, records, values, drawn = [], [], [], [], set()
             for name in names:
-                lines, rows, records, values = [], [], [], []
+                lines = []
                 for eid, per in g.items():
                     cells = per.get(base, {}).get(name, {})
                     if not cells:
@@ -117,26 +124,31 @@ class CorruptionSection(Section):
                             records.append(cell.record)
                             values.append(cell.value)
                     lines.append(s)
-                figures.append(
-                    Figure(
-                        id=slug("corruption", base, name),
-                        title=name.replace("_", " "),
-                        svg=line_plot(
-                            severities,
-                            lines,
-                            x_label="severity",
-                            y_label="top-1",
-                            title=f"{name} on {base}",
-                            x_tick_labels={0: "clean"},
-                        ),
-                        protocol=protocol(records, values),
-                        rows=rows,
-                        entries=[s.entry for s in lines],
-                        group=base,
-                    )
+                    drawn.add(eid)
+                panels.append(Panel(name.replace("_", " "), lines, f"{name} on {base}"))
+            figures.append(
+                Figure(
+                    id=slug("corruption", base, "curves"),
+                    title=f"Top-1 against severity, per corruption ({base_label})",
+                    svg=line_grid(
+                        severities,
+                        panels,
+                        x_label="severity (0: clean images)",
+                        y_label="top-1",
+                        title=f"corruption severity curves on {base_label}",
+                        x_tick_labels={0: "clean"},
+                    ),
+                    protocol=protocol(records, values),
+                    rows=rows,
+                    caption="One panel per corruption, on the same axes; whiskers are 95% bootstrap intervals.",
+                    entries=[e.id for e in data.entries if e.id in drawn],
+                    group=base_label,
+                    wide=True,
+                    tooltip=base,
                 )
-            figures.append(self._overview(data, g, base, names))
-            selector.append(base)
+            )
+            figures.append(self._overview(data, g, base, names, base_label))
+            selector.append(base_label)
         by_key, why = summaries(data)
         notes = [] if by_key else [f"Corruption errors and mCE are not shown: {why or 'no summary for this store'}."]
         ce_figure = self._ce_figure(data, by_key) if by_key else None
@@ -154,7 +166,16 @@ class CorruptionSection(Section):
             selector=("benchmark", selector) if len(selector) > 1 else None,
         )
 
-    def _overview(self, data: ReportData, g: dict[str, Any], base: str, names: list[str]) -> Figure:
+    @staticmethod
+    def _base_label(data: ReportData, base: str) -> str:
+        """The readable name of the clean benchmark a corruption is applied to."""
+        clean = [c for c in data.conditions if c.shift is None and c.benchmark == base and c.corruption is None]
+        if clean:
+            return clean[0].label
+        shown = [c for c in data.conditions if c.base == base]
+        return shown[0].display_name if shown else base
+
+    def _overview(self, data: ReportData, g: dict[str, Any], base: str, names: list[str], base_label: str) -> Figure:
         entries = {e.id: e for e in data.entries}
         by_key, _ = summaries(data)
         lines, rows = [], []
@@ -187,15 +208,21 @@ class CorruptionSection(Section):
             lines.append(s)
         return Figure(
             id=slug("corruption", base, "overview"),
-            title=f"Mean top-1 over severities 1-5, per corruption ({base})",
-            svg=dot_plot(names, lines, x_label="mean top-1 over severities", title=f"corruptions on {base}"),
+            title=f"Mean top-1 over severities, per corruption ({base_label})",
+            svg=dot_plot(
+                [n.replace("_", " ") for n in names],
+                [_renamed(s) for s in lines],
+                x_label="mean top-1 over the severities run",
+                title=f"corruptions on {base_label}",
+            ),
             protocol={
                 "average": "unweighted mean of top-1 over the severities present (1-5)",
                 "CE": "sum over severities of the model's error / AlexNet's (from zeroshift.reports.corruption)",
             },
             rows=rows,
             entries=[s.entry for s in lines],
-            group=base,
+            group=base_label,
+            tooltip=base,
             notes=[n if len(who) == len(lines) else f"{n} ({', '.join(who)})" for n, who in notes.items()],
             wide=True,
         )
@@ -228,6 +255,8 @@ class CorruptionSection(Section):
         if not lines:
             return None
         categories = names + (["mCE (15 common)"] if any("mCE (15 common)" in ln.points for ln in lines) else [])
+        lines = [_renamed(ln) for ln in lines]
+        categories = [c.replace("_", " ") for c in categories]
         return Figure(
             id="corruption-errors",
             title="Corruption error per corruption (AlexNet = 1)",
@@ -257,7 +286,7 @@ class CorruptionSection(Section):
             rows.append(
                 [
                     TableCell(entries[eid].label),
-                    TableCell(base),
+                    TableCell(self._base_label(data, base), title=base),
                     TableCell(str(getattr(s, "source", ""))),
                     TableCell(fmt(mce), mce),
                     TableCell(fmt(rel), rel),

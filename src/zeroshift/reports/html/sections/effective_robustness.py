@@ -36,6 +36,7 @@ from zeroshift.reports.effective_robustness import (
     interval_of,
     sample_count,
 )
+from zeroshift.reports.html import findings as F
 from zeroshift.reports.html import measurements as M
 from zeroshift.reports.html.data import Condition, Entry, ReportData
 from zeroshift.reports.html.escape import slug
@@ -78,6 +79,8 @@ class Point:
     er: float | None = None
     er_low: float | None = None
     er_high: float | None = None
+    #: whether the model is one of the population the trend was fitted on
+    in_population: bool = False
 
 
 @dataclass
@@ -93,6 +96,13 @@ class ShiftPlot:
     notes: list[str] = field(default_factory=list)
     records: list[Any] = field(default_factory=list)
     values: list[MetricValue] = field(default_factory=list)
+    #: the full specs of the shifted and in-distribution conditions (tooltips)
+    spec: str = ""
+
+
+def figure_id(plot: ShiftPlot) -> str:
+    """The id of a shift's scatter plot (findings link to it)."""
+    return slug("effective-robustness", plot.label)
 
 
 def pairs(data: ReportData) -> list[tuple[Condition, Condition]]:
@@ -132,11 +142,14 @@ def from_analysis(data: ReportData) -> tuple[list[ShiftPlot], set[str], list[str
         prot["in-distribution axis"] = str(report.protocol.get("id_axis"))
         population = list(zip(xs.tolist(), ys.tolist(), strict=True))
         trend = Trend(fit.predict, shift_fit.population)
-        # the in-distribution set the shifted records name (ImageNet val for the published shifts)
-        id_label = next(
-            (c.in_distribution for c in data.conditions if c.name == shift_fit.shift and c.in_distribution), "?"
-        )
-        plots.append(ShiftPlot(shift_fit.shift, id_label, points, trend, population, prot))
+        # readable names: the store's condition of this shift, and the in-distribution set its records name
+        shifted = [c for c in data.conditions if c.name == shift_fit.shift and c.kind == "natural_shift"]
+        label = shifted[0].label if len(shifted) == 1 else (shifted[0].display_name if shifted else shift_fit.shift)
+        id_spec = next((c.in_distribution for c in shifted if c.in_distribution), None)
+        id_cond = next((c for c in data.conditions if c.shift is None and c.benchmark == id_spec), None)
+        id_label = id_cond.label if id_cond is not None else str(id_spec or "?")
+        spec = "; ".join([c.spec for c in shifted] + [str(id_spec)])
+        plots.append(ShiftPlot(label, id_label, points, trend, population, prot, spec=spec))
         covered.add(shift_fit.shift)
     return plots, covered, list(dict.fromkeys(report.notes))
 
@@ -153,11 +166,12 @@ def from_store(data: ReportData, skip: set[str]) -> list[ShiftPlot]:
             if a and b and all(map(math.isfinite, (a.value.value, b.value.value))):
                 cells.append((e, a, b))
         training_set = shifted.info.get("training_set")
-        population = [
-            (a.value.value, b.value.value)
-            for e, a, b in cells
+        members = {
+            e.id
+            for e, _, _ in cells
             if e.info.get("kind") == "fixed_head" and training_set and e.info.get("training_data") == training_set
-        ]
+        }
+        population = [(a.value.value, b.value.value) for e, a, b in cells if e.id in members]
         fit, label = None, f"the {len(population)} supervised {training_set} models in this store"
         if len(population) >= MIN_FIT:
             xs, ys = (np.asarray(v) for v in zip(*population, strict=True))
@@ -172,7 +186,7 @@ def from_store(data: ReportData, skip: set[str]) -> list[ShiftPlot]:
             if fit:
                 n_id, n_shift = sample_count(a.record, M.PRIMARY), sample_count(b.record, M.PRIMARY)
                 er = interval_of(fit, a.value.value, b.value.value, n_id, n_shift, "bootstrap", 0)[:3]
-            points.append(Point(e, a.value.value, b.value.value, *er))
+            points.append(Point(e, a.value.value, b.value.value, *er, in_population=e.id in members))
         notes = []
         if fit is None:
             notes.append(
@@ -187,7 +201,8 @@ def from_store(data: ReportData, skip: set[str]) -> list[ShiftPlot]:
             "interval": ER_INTERVAL_METHODS["bootstrap"],
         }
         trend = Trend(fit.predict, label) if fit else None
-        plots.append(ShiftPlot(shifted.label, ref.label, points, trend, [], prot, notes, records, values))
+        spec = f"{shifted.spec} vs {ref.spec}"
+        plots.append(ShiftPlot(shifted.label, ref.label, points, trend, [], prot, notes, records, values, spec))
     return plots
 
 
@@ -203,6 +218,10 @@ class EffectiveRobustnessSection(Section):
     )
     requires = (Requirement(M.PRIMARY, is_distribution_shift, "on a distribution shift with its in-distribution set"),)
 
+    def findings(self, data: ReportData) -> list[F.Finding]:
+        """The sentences this section adds to the findings list (:func:`.findings.effective_robustness`)."""
+        return F.effective_robustness(data)
+
     def available(self, data: ReportData) -> bool:
         return super().available(data) and bool(pairs(data) or self.analyse(data)[0])
 
@@ -215,7 +234,7 @@ class EffectiveRobustnessSection(Section):
 
     def build(self, data: ReportData) -> SectionContent:
         plots, notes = self.analyse(data)
-        figures, table_rows, owners, groups = [], [], [], []
+        figures, table_rows, owners = [], [], []
         for plot in plots:
             scatter, rows = [], []
             for p in plot.points:
@@ -249,7 +268,7 @@ class EffectiveRobustnessSection(Section):
                 table_rows.append(
                     [
                         TableCell(e.label),
-                        TableCell(plot.label),
+                        TableCell(plot.label, title=plot.spec),
                         TableCell(fmt(p.acc_id), p.acc_id),
                         TableCell(fmt(p.acc_shift), p.acc_shift),
                         TableCell(fmt(p.er), p.er, sub=ci),
@@ -266,10 +285,9 @@ class EffectiveRobustnessSection(Section):
                 for x, y in plot.population
             ]
             prot = {**protocol(plot.records, plot.values), **plot.protocol}
-            groups.append(plot.label)
             figures.append(
                 Figure(
-                    id=slug("effective-robustness", plot.label),
+                    id=figure_id(plot),
                     title=f"{plot.label} vs {plot.id_label}",
                     svg=scatter_plot(
                         population + scatter,
@@ -277,6 +295,8 @@ class EffectiveRobustnessSection(Section):
                         x_label=f"top-1 on {plot.id_label} (logit scale)",
                         y_label=f"top-1 on {plot.label}",
                         title=f"effective robustness: {plot.label}",
+                        width=470,
+                        height=400,
                     ),
                     protocol=prot,
                     rows=rows,
@@ -285,11 +305,13 @@ class EffectiveRobustnessSection(Section):
                     entries=[p.entry for p in scatter],
                     group=plot.label,
                     notes=plot.notes,
+                    tooltip=plot.spec,
                 )
             )
         columns = ["model", "shift", "top-1 in distribution", "top-1 under shift", "effective robustness", "relative"]
         table = Table("effective-robustness-table", "Effective and relative robustness", columns, table_rows, owners)
-        return SectionContent(figures=figures, tables=[table], notes=notes, selector=("shift", groups))
+        # every shift at once (a handful of plots): the reader compares them side by side
+        return SectionContent(figures=figures, tables=[table], notes=notes)
 
     def summary(self, data: ReportData) -> list[SummaryColumn]:
         per_entry: dict[str, list[float]] = {}

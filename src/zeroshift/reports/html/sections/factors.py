@@ -19,10 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 from zeroshift.core.numeric import finite
+from zeroshift.reports.html import findings as F
 from zeroshift.reports.html import measurements as M
-from zeroshift.reports.html.data import ReportData
+from zeroshift.reports.html.data import Condition, ReportData
 from zeroshift.reports.html.escape import slug
 from zeroshift.reports.html.section import Figure, Requirement, Section, SectionContent, protocol, row
+from zeroshift.reports.html.sections.accuracy import is_accuracy_condition
 from zeroshift.reports.html.sections.common import series as entry_series
 from zeroshift.reports.html.svg import Point, RefLine, dot_plot
 from zeroshift.reports.imagenet_x import analyze_imagenet_x
@@ -38,6 +40,11 @@ def imagenet_x(data: ReportData) -> tuple[list[Any], str]:
     return data.memo["imagenet_x"]
 
 
+def figure_id(c: Condition) -> str:
+    """The id of a condition's error-ratio plot (findings link to it)."""
+    return slug("factors", c.label)
+
+
 class FactorSection(Section):
     """Error ratio per visual factor, one plot per condition."""
 
@@ -50,6 +57,10 @@ class FactorSection(Section):
     )
     requires = (Requirement(M.factor_pattern().pattern, note="top1[<factor>=<level>], or --imagenet-x DIR"),)
 
+    def findings(self, data: ReportData) -> list[F.Finding]:
+        """The sentences this section adds to the findings list (:func:`.findings.visual_factors`)."""
+        return F.visual_factors(data)
+
     def available(self, data: ReportData) -> bool:
         return super().available(data) or bool(imagenet_x(data)[0])
 
@@ -57,14 +68,24 @@ class FactorSection(Section):
         figures = self._levels(data)
         breakdowns, why = imagenet_x(data)
         notes = [f"ImageNet-X is not shown: {why}."] if why else []
+        left_out = {c for _, c, _, _ in data.cells(M.factor_pattern()) if not is_accuracy_condition(c)}
+        if left_out:
+            notes.append(
+                f"Per-factor accuracy under {len(left_out)} corrupted or attacked conditions is in the store "
+                "(zeroshift results), not drawn here: their own sections show them."
+            )
         if breakdowns:
             figures.append(self._imagenet_x(data, breakdowns))
-        return SectionContent(figures=figures, notes=notes)
+        groups = [f.group for f in figures if f.group is not None]
+        return SectionContent(figures=figures, notes=notes, selector=("condition", groups) if len(groups) > 1 else None)
 
     def _levels(self, data: ReportData) -> list[Figure]:
-        found = data.cells(M.factor_pattern())
+        found = [(e, c, n, cell) for e, c, n, cell in data.cells(M.factor_pattern()) if is_accuracy_condition(c)]
         figures = []
-        for c in list(dict.fromkeys(c for _, c, _, _ in found)):
+        conditions = list(dict.fromkeys(c for _, c, _, _ in found))
+        # the per-factor split first (one factor varied at a time), then the others in page order
+        conditions.sort(key=lambda c: (c.kind != "diagnostic", c.sort_key))
+        for c in conditions:
             here = [(e, n, cell) for e, c2, n, cell in found if c2 == c]
             categories: list[str] = []
             lines: dict[str, Any] = {}
@@ -83,7 +104,7 @@ class FactorSection(Section):
             categories.sort()
             figures.append(
                 Figure(
-                    id=slug("factors", c.label),
+                    id=figure_id(c),
                     title=f"Error ratio per factor level on {c.label}",
                     svg=dot_plot(
                         categories,
@@ -100,6 +121,8 @@ class FactorSection(Section):
                     rows=rows,
                     entries=list(lines),
                     wide=True,
+                    group=c.label,
+                    tooltip=c.spec,
                 )
             )
         return figures

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from zeroshift.core.numeric import finite
+from zeroshift.reports.html import findings as F
 from zeroshift.reports.html import measurements as M
 from zeroshift.reports.html.data import ReportData
 from zeroshift.reports.html.section import (
@@ -85,6 +86,10 @@ class ShapeBiasSection(Section):
         "2019): 1 means purely shape-based, 0 purely texture-based. Humans are strongly shape-biased."
     )
     requires = (Requirement(M.SHAPE_BIAS),)
+
+    def findings(self, data: ReportData) -> list[F.Finding]:
+        """The sentences this section adds to the findings list (:func:`.findings.shape_bias`)."""
+        return F.shape_bias(data)
 
     def build(self, data: ReportData) -> SectionContent:
         human, why = human_reference(data)

@@ -17,11 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from zeroshift.reports.html import findings as F
 from zeroshift.reports.html import measurements as M
-from zeroshift.reports.html.data import PALETTE, Entry, ReportData
+from zeroshift.reports.html.data import GROUP_PALETTE, Entry, ReportData
 from zeroshift.reports.html.escape import slug
 from zeroshift.reports.html.section import Figure, Requirement, Section, SectionContent, Table, TableCell
-from zeroshift.reports.html.sections.common import is_natural
+from zeroshift.reports.html.sections.accuracy import is_accuracy_condition
+from zeroshift.reports.html.sections.common import specs
 from zeroshift.reports.html.svg import Point, Series, dot_plot, fmt
 
 
@@ -39,8 +41,9 @@ def members(data: ReportData, field: str) -> list[Entry]:
     """The entries a factor compares, each model counted once.
 
     For the prompt-set factor: every entry of the models evaluated with two or more prompt sets (the same
-    models under each set). For the model factors: one entry per model, under the prompt set most used in the
-    store among its entries, so a model run with three prompt sets does not weigh three times.
+    models under each set). For the model factors: one entry per model, the one with the most measurements (the
+    prompt set it was run with everywhere, not one tried on a single benchmark), then the prompt set most used in
+    the store, so a model run with three prompt sets does not weigh three times.
     """
     by_model: dict[str, list[Entry]] = defaultdict(list)
     for e in data.entries:
@@ -48,7 +51,8 @@ def members(data: ReportData, field: str) -> list[Entry]:
     if field == "prompts":
         return [e for es in by_model.values() if len(es) > 1 for e in es]
     usage = Counter(e.prompts for e in data.entries)
-    return [max(es, key=lambda e: (usage[e.prompts], e.prompts)) for es in by_model.values()]
+    measured = {e.id: sum(len(data.names(e, c)) for c in data.conditions) for e in data.entries}
+    return [max(es, key=lambda e: (measured[e.id], usage[e.prompts], e.prompts)) for es in by_model.values()]
 
 
 def groups(data: ReportData, field: str) -> dict[str, list[Entry]]:
@@ -72,7 +76,11 @@ class SixFactorSection(Section):
         "Mean top-1 per group of models that share an architecture family, training distribution, training-set "
         "size, loss, fine-tuning status or prompt set; whiskers span the group's models."
     )
-    requires = (Requirement(M.PRIMARY, is_natural),)
+    requires = (Requirement(M.PRIMARY, is_accuracy_condition),)
+
+    def findings(self, data: ReportData) -> list[F.Finding]:
+        """The sentences this section adds to the findings list (:func:`.findings.six_factors`)."""
+        return F.six_factors(data)
 
     def factors(self, data: ReportData) -> list[tuple[str, str]]:
         return [(f, title) for f, title in M.SIX_FACTORS if len(groups(data, f)) >= 2]
@@ -81,12 +89,12 @@ class SixFactorSection(Section):
         return super().available(data) and bool(self.factors(data))
 
     def build(self, data: ReportData) -> SectionContent:
-        conditions = data.conditions_with(M.PRIMARY, is_natural)
+        conditions = data.conditions_with(M.PRIMARY, is_accuracy_condition)
         figures, table_rows, selector = [], [], []
         for field, title in self.factors(data):
             lines, rows, legend = [], [], []
             for k, (value, members) in enumerate(groups(data, field).items()):
-                color = PALETTE[k % len(PALETTE)]
+                color = GROUP_PALETTE[k % len(GROUP_PALETTE)]
                 s = Series(f"group-{k}", f"{title} = {value}", color, "", marker="diamond")
                 for c in conditions:
                     accs = [m.value for e in members if (m := data.metric(e, c, M.PRIMARY)) is not None]
@@ -129,12 +137,15 @@ class SixFactorSection(Section):
                         lines,
                         "mean top-1 (whiskers: range over models)",
                         title=f"top-1 by {title}",
+                        tooltips=specs(conditions),
                     ),
                     protocol={
                         "groups": f"model_info.{field}" if field != "prompts" else "the record's prompt set",
                         "aggregate": "unweighted mean of top-1 over the group's models; whiskers = min..max",
                         "unknown": "models whose value is unknown are left out",
-                        "models": "each model once, under its most used prompt set"
+                        "selection": "group means over every model in the store; the model selection does not "
+                        "change them",
+                        "models": "each model once, under the prompt set it has the most measurements with"
                         if field != "prompts"
                         else "models evaluated with two or more prompt sets",
                     },
@@ -146,4 +157,59 @@ class SixFactorSection(Section):
             )
         columns = ["factor", "group", "condition", "models", "mean top-1", "range"]
         table = Table("six-factors-table", "Group means", columns, table_rows, [None] * len(table_rows))
-        return SectionContent(figures=figures, tables=[table], selector=("factor", selector))
+        ranges = self._ranges(data)
+        return SectionContent(
+            figures=([ranges] if ranges else []) + figures, tables=[table], selector=("factor", selector)
+        )
+
+    def _ranges(self, data: ReportData) -> Figure | None:
+        """How far each factor moves each headline metric: the range of its group means (findings link here)."""
+        from zeroshift.reports.html.findings import factor_effects
+
+        effects = factor_effects(data)
+        if not effects:
+            return None
+        metrics = list(dict.fromkeys(f.metric_label for f in effects))
+        lines, rows, legend = [], [], []
+        for k, (field, title) in enumerate(M.SIX_FACTORS):
+            here = [f for f in effects if f.factor == field]
+            if not here:
+                continue
+            color = GROUP_PALETTE[k % len(GROUP_PALETTE)]
+            s = Series(f"factor-{field}", title, color, "", marker="diamond")
+            for f in here:
+                s.points[f.metric_label] = Point(f.spread)
+                means = ", ".join(f"{g} {fmt(v)} ({f.sizes[g]})" for g, v in f.means.items())
+                rows.append(
+                    {
+                        "metric": f.metric_label,
+                        "factor": field,
+                        "range_of_group_means": f.spread,
+                        "permutation_p": f.p,
+                        "exact": f.exact,
+                        "group_means": means,
+                    }
+                )
+            lines.append(s)
+            legend.append((title, color))
+        return Figure(
+            id="six-factors-ranges",
+            title="How far each factor moves each metric",
+            svg=dot_plot(
+                metrics, lines, "range of the group means (max - min)", x_domain=(0.0, None), title="factor ranges"
+            ),
+            protocol={
+                "range": "max - min over the factor's groups of the mean over each group's models",
+                "significance": "permutation test of the range: the models shuffled over the groups (group sizes "
+                "kept), exact when there are at most 10,000 assignments, else 10,000 Monte-Carlo shuffles",
+                "models": "each model once, under the prompt set it has the most measurements with (prompt set: models "
+                "run with two or more)",
+                "caveat": "the factors are not independent in a store (e.g. the supervised models also differ in "
+                "training data): a range is an association, not an effect",
+            },
+            rows=rows,
+            legend=legend,
+            caption="One marker per factor and metric; the exact group means and p-values are in the data files "
+            "and the findings.",
+            wide=True,
+        )

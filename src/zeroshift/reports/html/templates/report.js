@@ -1,19 +1,47 @@
 "use strict";
 (function () {
-  // Models: unchecked entries are hidden everywhere (plot marks, legends, table rows).
+  // Models: unchecked entries are hidden everywhere (plot marks, legends, table rows, one-model figures), and the
+  // choice is kept in the address (?hide=<model label>, repeated), so a reload or a shared link shows the same.
   var entries = JSON.parse(document.getElementById("zs-entries").textContent);
+  var byId = {};
+  entries.forEach(function (e) { byId[e.id] = e; });
   var toggles = Array.prototype.slice.call(document.querySelectorAll("input[data-entry-toggle]"));
+  function remember(off) {
+    if (!window.history || !window.history.replaceState || typeof URLSearchParams === "undefined") { return; }
+    var params = new URLSearchParams(window.location.search);
+    params.delete("hide");
+    Object.keys(off).forEach(function (id) { if (byId[id]) { params.append("hide", byId[id].label); } });
+    var query = params.toString();
+    try {
+      window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : "") + window.location.hash);
+    } catch (err) { /* an address that cannot be rewritten (some file: viewers): the page still filters */ }
+  }
   function applyEntries() {
     var off = {};
     toggles.forEach(function (t) { if (!t.checked) { off[t.getAttribute("data-entry-toggle")] = true; } });
     document.querySelectorAll("[data-entry]").forEach(function (el) {
       el.classList.toggle("off", off[el.getAttribute("data-entry")] === true);
     });
+    remember(off);
   }
   function setAll(value) { toggles.forEach(function (t) { t.checked = value; }); applyEntries(); }
   toggles.forEach(function (t) { t.addEventListener("change", applyEntries); });
   document.getElementById("select-all").addEventListener("click", function () { setAll(true); });
   document.getElementById("select-none").addEventListener("click", function () { setAll(false); });
+  document.querySelectorAll("button[data-select-kind]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var kind = b.getAttribute("data-select-kind");
+      toggles.forEach(function (t) { t.checked = byId[t.getAttribute("data-entry-toggle")].kind === kind; });
+      applyEntries();
+    });
+  });
+  if (typeof URLSearchParams !== "undefined") {
+    var hidden = new URLSearchParams(window.location.search).getAll("hide");
+    if (hidden.length) {
+      toggles.forEach(function (t) { t.checked = hidden.indexOf(byId[t.getAttribute("data-entry-toggle")].label) < 0; });
+      applyEntries();
+    }
+  }
 
   // Groups: choose a factor and a value, and only the models of that group stay selected.
   var field = document.getElementById("group-field");
@@ -44,6 +72,16 @@
       section.querySelectorAll("figure[data-group]").forEach(function (fig) {
         fig.classList.toggle("group-off", sel.value !== "*" && fig.getAttribute("data-group") !== sel.value);
       });
+    });
+  });
+
+  // Findings link to their figure: show it first when its section's selector hides it.
+  document.querySelectorAll("a.figure-link").forEach(function (a) {
+    a.addEventListener("click", function () {
+      var fig = document.getElementById(a.getAttribute("href").slice(1));
+      if (!fig || !fig.classList.contains("group-off")) { return; }
+      var select = fig.closest("section").querySelector("select[data-figure-select]");
+      if (select) { select.value = fig.getAttribute("data-group"); select.dispatchEvent(new Event("change")); }
     });
   });
 
