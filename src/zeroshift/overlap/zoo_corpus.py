@@ -51,7 +51,8 @@ class TrainingSet:
 
     def params(self, index: int) -> dict[str, Any]:
         """The sample parameters of training image ``index`` (as ``render_set`` draws them; memoised: drawing them
-        costs milliseconds, and a corpus lists each image's content key before it renders it)."""
+        costs milliseconds, and a corpus lists each image's content key before it renders it).
+        """
         return _training_params(self.distribution, self.seed, index)
 
     def key(self, index: int) -> str:
