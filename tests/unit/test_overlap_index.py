@@ -117,14 +117,14 @@ def test_interrupted_build_resumes_without_re_encoding(tmp_path):
 
 
 def test_a_chunk_whose_bytes_do_not_match_its_sidecar_is_redone(tmp_path):
-    folder = _image_folder(tmp_path, n=10, bad=())
-    with pytest.raises(KeyboardInterrupt):
+    folder = _image_folder(tmp_path, n=15, bad=())
+    with pytest.raises(KeyboardInterrupt):  # chunks 0 and 1 written, interrupted in chunk 2
         build_index(tmp_path / "idx", FolderCorpus(folder), ThumbEmbedder(fail_after=2), chunk_size=5)
     chunk = tmp_path / "idx" / "chunks" / "000001.npy"
     chunk.write_bytes(chunk.read_bytes()[:-8])  # a torn write
     again = ThumbEmbedder()
     build_index(tmp_path / "idx", FolderCorpus(folder), again, chunk_size=5)
-    assert again.calls == 1
+    assert again.calls == 2  # the torn chunk 1 and the missing chunk 2; chunk 0 is reused
 
 
 def test_manifest_records_model_corpus_counts_and_plan(tmp_path, monkeypatch):

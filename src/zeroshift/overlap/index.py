@@ -427,8 +427,9 @@ def _finalise(
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(keys), dim))
         at = 0
         for j, m in enumerate(metas):
-            out[at : at + m["rows"]] = build.rows(j)
-            at += m["rows"]
+            if m["rows"]:  # a chunk whose every image failed holds a (0, 0) array
+                out[at : at + m["rows"]] = build.rows(j)
+                at += m["rows"]
         out.flush()
         del out
 
