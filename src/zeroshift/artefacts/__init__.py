@@ -22,3 +22,4 @@ from zeroshift.artefacts import (
     answers,  # noqa: E402, F401  (the kind an LMM's class scores come from)
     dense,  # noqa: E402, F401  (registers the dense kind: correspondence)
 )
+from zeroshift.overlap import artefact as _overlap_artefact  # noqa: E402, F401  (registers overlap_flags)

@@ -80,6 +80,9 @@ class ArtefactScope(Protocol):
     def head(self) -> Any:
         """The text head rows of the label space's used columns (zero-shot models)."""
 
+    def features_of(self, benchmark: str) -> Any:
+        """Normalised image features of the same model on every sample of another benchmark (``ArtefactRows``)."""
+
 
 class ImageBatch(Protocol):
     """What an image kind's ``compute`` receives: one batch of a condition's pixels and what goes with it."""
@@ -136,6 +139,10 @@ class ArtefactKind:
             names in ``fingerprint`` whatever of the model the rows do depend on (the input geometry).
         geometry: image kinds taken on other pixels than the model's own geometry: ``(model, params) -> geometry``
             (a picklable ``PIL image -> (3, H, W) tensor``); such kinds are produced in a pass of their own.
+        derives: image kinds computed from another image kind's rows instead of pixels: the name of that kind
+            (its default parameters); ``compute`` is then ``(rows: ArtefactRows, scope, params) -> (n, ...)
+            tensor`` on the cached rows of the samples this kind lacks, with no loader pass and no encoder forward
+            (e.g. a lookup of each image's features in an index: an image already encoded is never encoded again).
 
     """
 
@@ -155,6 +162,7 @@ class ArtefactKind:
     batches: Callable[[list[str], Any, Mapping[str, Any]], Any] | None = None
     per_model: bool = True
     geometry: Callable[[Any, Mapping[str, Any]], Any] | None = None
+    derives: str = ""
 
     def __post_init__(self) -> None:
         if self.keyed_by not in ("image", "text"):

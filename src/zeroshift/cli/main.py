@@ -46,6 +46,9 @@ app.command("report")(report_cmd.report)
 app.add_typer(cache_cmd.app, name="cache")
 app.add_typer(zoo_cmd.app, name="zoo")
 app.add_typer(analyze_cmd.app, name="analyze")
+from zeroshift.cli import overlap_cmd  # noqa: E402  (train/test overlap: zeroshift overlap index|check|...)
+
+app.add_typer(overlap_cmd.app, name="overlap")
 
 
 def fail(message: str, code: int = 2) -> None:

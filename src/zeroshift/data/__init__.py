@@ -39,6 +39,8 @@ for _name, _target in {
     "factorworld_cue_conflict": "zeroshift.data.factorworld.benchmarks:FactorWorldCueConflict",
     "factorworld_typographic": "zeroshift.data.factorworld.benchmarks:FactorWorldTypographic",
     "factorworld_ood": "zeroshift.data.factorworld.benchmarks:FactorWorldOOD",
+    "factorworld_leaked": "zeroshift.data.factorworld.leaked:FactorWorldLeaked",
+    "corpus": "zeroshift.overlap.benchmark:CorpusBenchmark",
     "imagenet_o": "zeroshift.data.ood:ImageNetO",
     "inaturalist_ood": "zeroshift.data.ood:INaturalistOOD",
     "sun_ood": "zeroshift.data.ood:SUNOOD",

@@ -208,6 +208,14 @@ class ConditionInputs:
         rows = self._artefacts[request]
         return request.kind.view(rows, self, request.kwargs) if request.kind.view else rows
 
+    def features_of(self, benchmark: str) -> ArtefactRows:
+        """Normalised image features of the same model on every sample of another benchmark, through the cache
+        (:func:`zeroshift.engine.features.cached_features`; e.g. a training corpus an artefact compares with).
+        """
+        from zeroshift.engine.features import cached_features
+
+        return cached_features(self._runner, str(self.condition.handle.spec), benchmark)
+
     def texts(self, kind: str, keys: list[str], **params: Any) -> Any:
         """Rows of a text artefact for ``keys`` (strings), computing only what its bank lacks."""
         return self._runner.producer.texts(self, Request.of(kind, params), keys)

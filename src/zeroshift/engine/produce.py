@@ -150,7 +150,8 @@ class Producer:
         """Rows of image kinds for every sample of the condition, computing in one pass only what the banks lack.
 
         The stats describe the pass and the first request's bank (its failures count as skipped samples). Kinds
-        with a ``geometry`` of their own are produced in a pass of their own.
+        with a ``geometry`` of their own are produced in a pass of their own; kinds that derive from another kind's
+        rows (``derives``) are computed from those rows after the pass.
         """
         passes: dict[Any, list[Request]] = {}
         for request in requests:
@@ -172,6 +173,14 @@ class Producer:
         for request in requests:
             if request.kind.check is not None:
                 request.kind.check(scope, request.kwargs)
+        derived = [r for r in requests if r.kind.derives]
+        if derived:
+            direct = [r for r in requests if not r.kind.derives]
+            direct += [b for b in dict.fromkeys(Request.of(r.kind.derives) for r in derived) if b not in direct]
+            out, stats = self.images(scope, direct)
+            for request in derived:
+                out[request] = self._derive(scope, request, out[Request.of(request.kind.derives)])
+            return out, stats
         banks = {request: self.bank(scope, request) for request in requests}
         keys = scope.dataset.content_keys()
         stats = EncodeStats(total=len(keys), fingerprint=banks[requests[0]].folder.name)
@@ -204,6 +213,22 @@ class Producer:
                 if len(examples) < 20:
                     examples.append(scope.dataset.sample_ids[i])
         return out, stats
+
+    def _derive(self, scope: Any, request: Request, base: ArtefactRows) -> ArtefactRows:
+        """Rows of a derived kind from the cached rows of its base kind, computing only what its bank lacks."""
+        bank = self.bank(scope, request)
+        key_of = dict(zip(scope.dataset.sample_ids, scope.dataset.content_keys(), strict=True))
+        keys = [key_of[sid] for sid in base.sample_ids]
+        if any(not bank.has(k) for k in keys):
+            bank.refresh()
+        todo = list({k: j for j, k in enumerate(keys) if not bank.has(k)}.values())
+        if todo:
+            sub = ArtefactRows(base.kind, [base.sample_ids[j] for j in todo], base.rows[todo], base.fingerprint,
+                               base.protocol)  # fmt: skip
+            bank.put([keys[j] for j in todo], request.kind.compute(sub, scope, request.kwargs), {})
+        rows = bank.get(keys) if keys else torch.empty(0, 0)
+        protocol = request.kind.protocol(scope, request.kwargs, bank.folder.name) if request.kind.protocol else {}
+        return ArtefactRows(request.kind.name, list(base.sample_ids), rows, bank.folder.name, protocol)
 
     def _pass(
         self,

@@ -41,3 +41,4 @@ __all__ = [
     "mean_with_ci",
     "metric_group",
 ]
+from zeroshift.overlap import group as _overlap_group  # noqa: E402, F401  (registers the overlap group)

@@ -29,6 +29,7 @@ for _name, _target in {
     "retrieval": "zeroshift.reports.html.sections.retrieval:RetrievalSection",
     "correspondence": "zeroshift.reports.html.sections.correspondence:CorrespondenceSection",
     "lmm": "zeroshift.reports.html.sections.lmm:LMMSection",
+    "overlap": "zeroshift.reports.html.sections.overlap:OverlapSection",
 }.items():
     sections.register_lazy(_name, _target)
 

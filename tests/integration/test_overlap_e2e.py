@@ -1,0 +1,131 @@
+"""Train/test overlap end to end (issue 15): `zeroshift run --metrics overlap` and `zeroshift overlap index|check`
+on a zoo model's regenerated training images, checked against a brute-force numpy oracle on the model's own
+embeddings computed outside the engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from zeroshift.data import make_benchmark
+from zeroshift.models import resolve_model
+from zeroshift.overlap.zoo_corpus import zoo_training_corpus
+from zeroshift.results.store import Store
+
+EXE = Path(sys.executable).with_name("zeroshift")
+MODEL = "zoo:clip-cnn-narrow"
+POOL = 40
+BENCH = f"factorworld_leaked(n=24, pool={POOL})"
+
+
+def zeroshift(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([str(EXE), *args], capture_output=True, text=True, timeout=900, env={**os.environ, **env})
+
+
+def embed(images) -> np.ndarray:
+    """The model's image embeddings, L2-normalised: its own preprocessing and encoder, no zeroshift engine."""
+    model = resolve_model(MODEL).load()
+    with torch.no_grad():
+        x = torch.stack([model.preprocess.geometry(im) for im in images])
+        rows = model.encode_image(model.preprocess.normalize(x)).float().numpy()
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict:
+    tmp = tmp_path_factory.mktemp("overlap")
+    env = {"ZEROSHIFT_CACHE": str(tmp / "cache")}
+    store = tmp / "results.db"
+    common = ["-m", MODEL, "-b", BENCH, "--store", str(store), "--no-progress", "--workers", "0", "--json"]
+    first = zeroshift("run", *common, "--metrics", "accuracy", "--metrics", "overlap", "--save-samples",
+                      "--bootstrap", "100", env=env)  # fmt: skip
+    assert first.returncode == 0, first.stderr[-3000:]
+    index_dirs = list((tmp / "cache").rglob("overlap-index/*/manifest.json"))
+    stamp = [p.stat().st_mtime_ns for p in index_dirs]
+    again = zeroshift("run", *common, "--metrics", "overlap", "--bootstrap", "50", env=env)
+    assert again.returncode == 0, again.stderr[-3000:]
+    return {"tmp": tmp, "env": env, "store": store, "index_manifests": index_dirs, "stamp": stamp}
+
+
+@pytest.fixture(scope="module")
+def oracle() -> dict:
+    """Nearest training neighbour of each test image by brute-force numpy over the corpus embeddings."""
+    data = make_benchmark(BENCH, None).dataset()
+    corpus = zoo_training_corpus("clip-cnn-narrow", POOL, 0)
+    test = embed([data.load(i)[0] for i in range(len(data))])
+    train = embed([corpus.load(i)[0] for i in range(len(corpus))])
+    sims = test @ train.T
+    return {"ids": data.sample_ids, "cos": sims.max(axis=1), "nn": [corpus.keys()[j] for j in sims.argmax(axis=1)],
+            "leaked": np.asarray(data.meta["leaked"])}  # fmt: skip
+
+
+def test_run_records_overlap_flags_and_scores_against_a_numpy_oracle(runs, oracle):
+    store = Store(str(runs["store"]))
+    first, again = store.records()
+    samples = store.samples(first.run_id)
+    assert samples.sample_ids == oracle["ids"]
+    protocol = first.protocol["overlap"]
+    rule = protocol["flags"]["rule"]
+    expected = oracle["cos"] >= rule["threshold"]
+    assert samples.extra["overlap"] == expected.tolist()
+    np.testing.assert_allclose(samples.extra["overlap_nn_cosine"], oracle["cos"], atol=1e-4)
+    assert samples.extra["overlap_nn_key"] == oracle["nn"]
+    # every leaked training image is found (cosine 1 to itself), so the flag's recall on the ground truth is 1
+    assert expected[oracle["leaked"]].all() and first.metric("overlap_flag_recall").value == 1.0
+    assert first.metric("overlap_rate").value == pytest.approx(expected.mean())
+    correct = np.array([t[0] == label for t, label in zip(samples.topk, samples.labels, strict=True)], dtype=float)
+    assert first.metric("overlap_top1_all").value == pytest.approx(correct.mean())
+    assert first.metric("overlap_top1_clean").value == pytest.approx(correct[~expected].mean())
+    assert first.metric("overlap_top1_clean_minus_all").value == pytest.approx(
+        correct[~expected].mean() - correct.mean()
+    )
+    lo, hi = first.metric("overlap_top1_clean_minus_all").ci_low, first.metric("overlap_top1_clean_minus_all").ci_high
+    assert lo <= first.metric("overlap_top1_clean_minus_all").value <= hi
+    # every protocol choice is in the record: the rule, k, pHash, the index (its model and corpus)
+    assert rule["max_hamming"] is None and "measured" in rule["source"] and protocol["flags"]["k"] == 5
+    index = protocol["flags"]["index"]
+    assert index["model"]["fingerprint"] == first.fingerprints["model"]
+    assert index["corpus"]["root"] == "zoo:clip-cnn-narrow" and index["corpus"]["sample"] == POOL
+    assert index["index"]["type"] == "flat" and index["counts"]["embedded"] == POOL
+    assert protocol["truth_column"] == "leaked"
+
+
+def test_second_run_is_served_from_the_cache(runs):
+    _, again = Store(str(runs["store"])).records()
+    # the test images and the flags come from the cache, and the index is not rebuilt
+    assert again.counts["encoded_total"] == 0 and again.metric("overlap_rate") is not None
+    assert len(runs["index_manifests"]) == 1
+    assert [p.stat().st_mtime_ns for p in runs["index_manifests"]] == runs["stamp"]
+
+
+def test_overlap_cli_index_and_check_agree_with_the_run(runs, oracle):
+    tmp, env = runs["tmp"], runs["env"]
+    folder, out = tmp / "idx", tmp / "check.csv"
+    built = zeroshift("overlap", "index", "zoo-train:clip-cnn-narrow", "--sample", str(POOL), "-m", MODEL,
+                      "-o", str(folder), "--no-progress", env=env)  # fmt: skip
+    assert built.returncode == 0, built.stderr[-3000:]
+    assert f"{POOL} samples indexed" in built.stdout
+    checked = zeroshift("overlap", "check", "-b", BENCH, "--index", str(folder), "--phash", "--out", str(out),
+                        "--no-progress", env=env)  # fmt: skip
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    lines = out.read_text().splitlines()
+    header = lines[0].split(",")
+    flags = [row.split(",")[header.index("overlap")] == "True" for row in lines[1:]]
+    summary = json.loads(out.with_suffix(".json").read_text())
+    assert summary["protocol"]["rule"]["max_hamming"] is not None  # pHash confirmation recorded
+    # exact copies: cosine 1 and pHash distance 0, so every leaked image stays flagged with the confirmation
+    hamming = [int(row.split(",")[header.index("nn_hamming")]) for row in lines[1:]]
+    leaked = oracle["leaked"]
+    assert all(flags[i] for i in np.flatnonzero(leaked)) and all(hamming[i] == 0 for i in np.flatnonzero(leaked))
+    # another model's features against this index: refused, naming both
+    other = zeroshift("overlap", "check", "-b", BENCH, "--index", str(folder), "-m", "zoo:clip-cnn-diverse",
+                      "--no-progress", env=env)  # fmt: skip
+    assert other.returncode == 2
+    assert "zoo:clip-cnn-narrow" in other.stderr and "zoo:clip-cnn-diverse" in other.stderr
