@@ -63,7 +63,9 @@ def test_quick_demo_numbers_equal_the_snapshot(quick_demo):
 
     The snapshot was taken before the contract redesign (issue 10), which changed no number, and updated once for
     issue 11's intended changes only: FPR@95 at the reference operating point, MCM with its papers' single template,
-    and the lower (order-statistic) median of minimal epsilons (30 fields; nothing else moved). Regenerate it with
+    and the lower (order-statistic) median of minimal epsilons (30 fields; nothing else moved); then extended with the
+    records of the new perspectives (retrieval, 3D corruptions, correspondence, overlap), every earlier record
+    unchanged. Regenerate it with
     ``python -m tests.snapshot STORE tests/data/demo_quick_snapshot.json.gz`` only for a change meant to move numbers.
     """
     from tests.snapshot import compare, load, snapshot
