@@ -35,6 +35,11 @@ from zeroshift.errors import UsageError
 from zeroshift.shifts import per_image_seed
 from zeroshift.specs import fingerprint
 
+#: conditions needing at most this many images are loaded in the encoding process: a loader pool's start-up
+#: (a fork per worker and its first batch) outweighs its parallelism there (3.9 s -> 0.8 s per 100-image
+#: corruption condition on two cores); pixels are the same either way (shifts are seeded per image)
+IN_PROCESS_IMAGES = 256
+
 
 @dataclass
 class EncodeStats:
@@ -341,6 +346,10 @@ class Producer:
             shift_params,
         )
         workers = default_workers() if self.options.workers is None else self.options.workers
+        if len(indices) <= IN_PROCESS_IMAGES:
+            workers = (
+                0  # starting a worker pool costs more than it saves on a few images (benchmarks/small_conditions.py)
+            )
         return make_loader(pixels, self.options.batch_size, workers, pin_memory=self.device.type == "cuda")
 
     def classifier(self, scope: Any) -> Classifier:
