@@ -231,7 +231,7 @@ def run_demo(
     )
     runner = Runner(options)
     # benchmark-major order: the images of one benchmark are rendered once and reused by every model
-    items = plan_items(plan.models, plan.runs, facts=runner.model_facts, order="benchmark", notes=plan.notes)
+    items = plan_items(plan.models, plan.runs, facts=runner.model_facts, order="benchmark")
     items, skipped = drop_unsupported(items, runner.resolve, runner.options.bootstrap)
     plan.notes.extend(skipped)
     for item in items:  # every item is checked before the first one runs

@@ -29,7 +29,7 @@ def test_quick_demo_runs_offline_from_a_fresh_environment(quick_demo):
     # every capability ran: held-out shifts, corruptions, typographic and adversarial attacks, calibration, OOD,
     # shape bias, the factor breakdown
     shifts = {CallSpec.parse(r.shift).name for r in records if r.shift}
-    assert shifts == {"corruption", "typographic", "pgd"}
+    assert shifts == {"corruption", "corruption3d", "typographic", "pgd", "typos"}
     names = {m.name for r in records for m in r.metrics}
     for metric in ("ece_ts", "msp_auroc", "shape_bias", "attack_success_rate", "min_epsilon_median"):
         assert metric in names, metric

@@ -17,19 +17,42 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zeroshift.artefacts.base import artefact_kind, kinds
 from zeroshift.errors import UsageError
-from zeroshift.models.dense import DENSE_GEOMETRY_VERSION, DenseGeometry, layer_record
 from zeroshift.params import Param, negative_int
+
+if TYPE_CHECKING:
+    from zeroshift.models.dense import DenseGeometry
 
 #: how rows are stored (part of the fingerprint and the record)
 STORAGE = "float16"
 
 
+# zeroshift.models.dense is imported where it is used: the read-only commands load this registry without torch
 def _geometry(model: Any, params: Mapping[str, Any]) -> DenseGeometry:
+    from zeroshift.models.dense import DenseGeometry
+
     return DenseGeometry(model.dense_input_size)
+
+
+def _geometry_version() -> int:
+    from zeroshift.models.dense import DENSE_GEOMETRY_VERSION
+
+    return DENSE_GEOMETRY_VERSION
+
+
+def _layer_record(dense: Mapping[str, Any], layer: int) -> dict[str, Any]:
+    from zeroshift.models.dense import layer_record
+
+    return layer_record(dense, layer)
+
+
+def _letterbox_record(side: int) -> dict[str, Any]:
+    from zeroshift.models.dense import DenseGeometry
+
+    return DenseGeometry(side).record
 
 
 def _fingerprint(scope: Any, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -39,7 +62,7 @@ def _fingerprint(scope: Any, params: Mapping[str, Any]) -> dict[str, Any]:
         "precision": scope.precision,
         "what": f"dense features ({STORAGE})",
         "layer": int(params["layer"]),
-        "geometry": {"kind": "letterbox", "version": DENSE_GEOMETRY_VERSION, "side": dense.get("input_side")},
+        "geometry": {"kind": "letterbox", "version": _geometry_version(), "side": dense.get("input_side")},
     }
 
 
@@ -80,8 +103,8 @@ def unsupported(facts: Any, layer: int = -1) -> str | None:
 def _protocol(scope: Any, params: Mapping[str, Any], fp: str) -> dict[str, Any]:
     dense = scope.facts.dense
     return {
-        **layer_record(dense, int(params["layer"])),
-        "geometry": DenseGeometry(int(dense["input_side"])).record,
+        **_layer_record(dense, int(params["layer"])),
+        "geometry": _letterbox_record(int(dense["input_side"])),
         "storage": STORAGE,
         "cache": "dense/" + fp,
     }

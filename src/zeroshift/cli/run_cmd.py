@@ -109,7 +109,6 @@ def run(
             )
         models.append(spec)
     runner = Runner(options)
-    notes: list[str] = []  # runs a model cannot do at all (a fixed head on a retrieval set): skipped with a note
     items = plan(
         models,
         planned,
@@ -119,10 +118,9 @@ def run(
         metrics=tuple(metric) if metric else None,
         params=parse_group_params(metric_param),
         facts=runner.model_facts,
-        notes=notes,
     )
-    items, skipped = drop_unsupported(items, runner.resolve, runner.options.bootstrap)
-    notes.extend(skipped)
+    # what a model cannot serve (a fixed head on a retrieval set, no dense features): left out with one note each
+    items, notes = drop_unsupported(items, runner.resolve, runner.options.bootstrap)
     if not items and notes:
         raise UsageError(f"nothing to run: {notes[0]}")
     for item in items:  # every planned run is checked before the first one starts: a bad spec costs nothing

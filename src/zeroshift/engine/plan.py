@@ -83,7 +83,6 @@ def plan(
     params: Mapping[str, Mapping[str, Any]] | None = None,
     facts: Callable[[str], ModelFacts] | None = None,
     order: str = "model",
-    notes: list[str] | None = None,
 ) -> list[PlanItem]:
     """Plan items for every model x run x prompt set.
 
@@ -91,8 +90,8 @@ def plan(
     sets. With ``facts`` (a model's cached facts), models without a text head get one item per run, whatever the
     prompt sets (prompts do not change a fixed-head classifier). ``order`` is ``model`` (every run of a model, then
     the next model: its weights load once) or ``benchmark`` (every model on a run, then the next run: the images of a
-    generated benchmark are rendered once). With ``facts`` and a ``notes`` list, a fixed-head model is left out of
-    the runs whose label space is of another class universe (a retrieval set has none), with one note each.
+    generated benchmark are rendered once). What a model cannot serve is left out afterwards, with one note per model
+    and reason (:func:`drop_unsupported`), and a fixed head on another class universe is refused by the check.
     """
     if order not in ("model", "benchmark"):
         raise ValueError(f"order must be 'model' or 'benchmark', got {order!r}")
@@ -104,13 +103,6 @@ def plan(
         pairs = [(m, r) for r in runs for m in (r.models or models)]
     items = []
     for model, run in pairs:
-        if facts is not None and notes is not None:
-            reason = unsupported(facts(str(model)), run, label_space)
-            if reason is not None:
-                note = f"skipped {model} on {run.benchmark} (every shift): {reason}"
-                if note not in notes:  # one note per model and benchmark, whatever the shifts
-                    notes.append(note)
-                continue
         sets = list(prompts or run.prompts or ["openai"])
         if facts is not None and len(sets) > 1 and not facts(str(model)).has_text_head:
             sets = sets[:1]
@@ -119,38 +111,6 @@ def plan(
             spec = RunSpec.make(model, run.benchmark, run.shift, prompt_set, label_space or run.label_space, seed)
             items.append(PlanItem(spec, chosen, dict(params or {})))
     return items
-
-
-def unsupported(facts: ModelFacts, run: SuiteRun, label_space: str | None = None) -> str | None:
-    """Why a model cannot run ``run`` at all (None when it can): a fixed head over another class universe.
-
-    A label space without classes (retrieval, correspondence) asks nothing of the head; what such a run needs of the
-    model (a text tower, dense features) is its metric groups' ``model_check`` (:func:`unsupported_group`).
-
-    Example:
-        >>> facts = ModelFacts("zoo:sup", {}, "fixed_head", "zoo", "factorworld", 1.0, 0.0, {}, {})
-        >>> unsupported(facts, SuiteRun("imagenet_r", None, None, None, ("openai",)))
-        "zoo:sup is a fixed-head classifier over factorworld; imagenet_r's label space 'native' is not"
-        >>> unsupported(facts, SuiteRun("factorworld(n=8)", None, None, None, ("openai",))) is None
-        True
-
-    """
-    from zeroshift.data import make_benchmark
-    from zeroshift.errors import ZeroshiftError
-
-    if facts.has_text_head or facts.universe is None:  # zero-shot heads and LMMs score any class names
-        return None
-    try:
-        benchmark = make_benchmark(run.benchmark, None)
-        space = benchmark.label_space(benchmark.resolve_label_space(label_space or run.label_space))
-    except ZeroshiftError:  # a layout or name problem: check_item reports it in one line
-        return None
-    if space.universe == facts.universe or not space.class_names:
-        return None  # a space without classes asks nothing of the head: its groups' model checks decide
-    return (
-        f"{facts.spec} is a fixed-head classifier over {facts.universe}; {benchmark.name}'s label space "
-        f"{space.name!r} is not"
-    )
 
 
 def unsupported_group(item: PlanItem, resolve: Callable[..., Any], n_boot: int) -> str | None:
@@ -234,7 +194,7 @@ def check_item(item: PlanItem, resolve: Callable[..., Any], n_boot: int) -> None
     if cond.shift is not None:
         cond.shift.check_condition(cond.benchmark, cond.dataset)
     kept = item.resolved(cond.benchmark, cond.shift, n_boot)
-    if not SCORING[adapters.get(cond.handle.spec.scheme).kind].get("encoder", True):
+    if not SCORING[getattr(adapters.get(cond.handle.spec.scheme), "kind", "zero_shot")].get("encoder", True):
         # the backend declares it without loading the model: only an encoder-less model (an LMM) reads its facts here
         kept, _ = servable(kept, cond.facts)
     for group, params in kept:

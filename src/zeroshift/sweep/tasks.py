@@ -79,7 +79,6 @@ def plan_items(
         params=sweep.metric_params,
         facts=runner.model_facts,
         order="model",
-        notes=notes,
     )
     if notes is None:
         return items

@@ -22,7 +22,7 @@ import numpy as np
 
 from zeroshift.metrics.base import MetricValue
 from zeroshift.reports.html import measurements as M
-from zeroshift.reports.html.data import Condition, ReportData
+from zeroshift.reports.html.data import Condition, ReportData, readable_parts
 from zeroshift.reports.html.escape import slug
 from zeroshift.reports.html.section import (
     Figure,
@@ -55,6 +55,14 @@ def corruption3d(c: Condition) -> tuple[str, int, Any] | None:
 def is_corrupted3d(c: Condition) -> bool:
     """Whether the condition is a 3D corruption."""
     return corruption3d(c) is not None
+
+
+def _base_label(data: ReportData, base: str) -> str:
+    """The readable name of a clean benchmark (a condition on it says it), never its spec string."""
+    for c in data.conditions:
+        if c.base == base:
+            return readable_parts(c)[0]
+    return base.split("(", 1)[0]
 
 
 def _resembles(name: str) -> str | None:
@@ -143,7 +151,7 @@ class Corruption3DSection(Section):
                             lines,
                             x_label="severity",
                             y_label=label,
-                            title=f"{name} (3D) on {base}",
+                            title=f"{name} (3D) on {_base_label(data, base)}",
                             x_tick_labels={0: "clean"},
                         ),  # fmt: skip
                         protocol=protocol(records, values, protocol_keys=("shift",)),
@@ -185,7 +193,10 @@ class Corruption3DSection(Section):
             lines.append(s)
         return Figure(
             id=slug("corruption3d", base, "versus-2d"),
-            title=f"Mean {M.label(M.PRIMARY)} over severities: each 3D corruption and the 2D one it resembles ({base})",
+            title=(
+                f"Mean {M.label(M.PRIMARY)} over severities: each 3D corruption and the 2D one it resembles "
+                f"({_base_label(data, base)})"
+            ),
             svg=dot_plot(categories, lines, x_label=f"mean {M.label(M.PRIMARY)} over severities", title="3D vs 2D"),
             protocol={
                 "average": "unweighted mean of top-1 over the severities present (1-5), 3D and 2D alike",

@@ -92,6 +92,7 @@ class OverlapSection(Section):
             rows=rows,
             caption="Share of evaluation images flagged as near-duplicates of training images (lower is cleaner).",
             entries=list(lines),
+            wide=True,  # often one benchmark: a one-row plot at half width is too flat to read
         )
 
     def _subsets(self, data: ReportData, conditions: list) -> Figure | None:
