@@ -35,6 +35,7 @@ class FactorWorldLeaked(FactorWorld):
     """Fresh test images mixed with a known share of a zoo model's training images (column ``leaked``)."""
 
     name = "factorworld_leaked"
+    display_name = "FactorWorld with leaked training images"
     description = "FactorWorld with a known share of a zoo model's exact training images (column leaked)"
     defaults: ClassVar[dict[str, Any]] = {
         "n": 1000, "seed": 0, "share": 0.25, "source": "clip-cnn-narrow", "pool": None

@@ -100,7 +100,7 @@ class OverlapSection(Section):
         for c in conditions:
             for subset in SUBSETS:
                 name = f"overlap_top1_{subset}"
-                cat = f"{c.label} · {subset}"
+                cat = f"{subset} · {c.label}"  # the subset first: long labels are cut at the end
                 for e in data.entries:
                     cell = data.cell(e, c, name)
                     p = point(cell.value if cell else None)

@@ -138,6 +138,7 @@ class RetrievalSection(Section):
                     rows=[row(e, c, GAP, cell.value) for e, c, cell in cells],
                     caption="||mean image embedding - mean text embedding|| on unit vectors (0: no gap; at most 2).",
                     entries=[s.entry for s in series],
+                    wide=True,  # a few rows: at half width the labels are unreadable
                 )
             )
         columns = ["model", "prompts", "benchmark", "shift"] + [label(n) for n in RECALL_COLUMNS]
