@@ -34,6 +34,30 @@ from zeroshift.specs import ModelSpec
 SUPPORTED = {"clip": "CLIPModel", "siglip": "SiglipModel", "siglip2": "Siglip2Model"}
 
 
+def load_config(spec: ModelSpec, source: str, kwargs: dict[str, Any]) -> Any:
+    """A transformers config from a local folder or the hub, or one line saying what is missing and how to get it.
+
+    Example:
+        >>> try:
+        ...     load_config(ModelSpec.parse("hf:/nowhere"), "/nowhere", {"local_files_only": True})
+        ... except ModelLoadError as err:
+        ...     print(str(err).split(" (")[0])
+        hf:/nowhere: no transformers config in /nowhere
+
+    """
+    import transformers
+
+    try:
+        return transformers.AutoConfig.from_pretrained(source, **kwargs)
+    except (OSError, ValueError) as err:
+        if kwargs.get("local_files_only"):
+            raise ModelLoadError(f"{spec}: no transformers config in {source} ({str(err).splitlines()[0]})") from None
+        raise ModelLoadError(
+            f"{spec}: could not load {source!r} from the hub or the local HF cache; without network, download it "
+            f"(huggingface-cli download {source} --local-dir DIR) and pass {spec.scheme}:DIR"
+        ) from None
+
+
 class HFGeometry:
     """Picklable geometry: the model's image processor with normalisation switched off."""
 
@@ -125,17 +149,7 @@ class HFModel(ZeroShotModel):
         kwargs: dict[str, Any] = {"local_files_only": local, "trust_remote_code": trust}
         if "revision" in options:
             kwargs["revision"] = options["revision"]
-        try:
-            config = transformers.AutoConfig.from_pretrained(source, **kwargs)
-        except (OSError, ValueError) as err:
-            if local:
-                raise ModelLoadError(
-                    f"{spec}: no transformers config in {source} ({str(err).splitlines()[0]})"
-                ) from None
-            raise ModelLoadError(
-                f"{spec}: could not load {source!r} from the hub or the local HF cache; without network, download it "
-                f"(huggingface-cli download {source} --local-dir DIR) and pass hf:DIR"
-            ) from None
+        config = load_config(spec, source, kwargs)
         model_type = config.model_type
         if model_type not in SUPPORTED:
             raise ModelLoadError(

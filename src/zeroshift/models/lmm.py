@@ -49,6 +49,7 @@ from zeroshift.lmm.scoring import CandidateScores, score_from_scratch, score_wit
 from zeroshift.lmm.templates import AnswerTemplate, generation_prompt, named_question, split_prompt
 from zeroshift.lmm.tokens import continuation_ids
 from zeroshift.models.base import ModelInfo, Preprocess, ZeroShotModel
+from zeroshift.models.hf import load_config
 from zeroshift.specs import ModelSpec
 
 #: LLaVA-family model types and the transformers class that loads each, with how images are laid out:
@@ -190,17 +191,7 @@ class LMMModel(ZeroShotModel):
         }
         if "revision" in options:
             kwargs["revision"] = options["revision"]
-        try:
-            config = transformers.AutoConfig.from_pretrained(source, **kwargs)
-        except (OSError, ValueError) as err:
-            if local:
-                raise ModelLoadError(
-                    f"{spec}: no transformers config in {source} ({str(err).splitlines()[0]})"
-                ) from None
-            raise ModelLoadError(
-                f"{spec}: could not load {source!r} from the hub or the local HF cache; without network, download it "
-                f"(huggingface-cli download {source} --local-dir DIR) and pass lmm:DIR"
-            ) from None
+        config = load_config(spec, source, kwargs)
         model_type = config.model_type
         auto = _truthy(options.get("auto"))
         if model_type in LOADERS:
