@@ -359,3 +359,35 @@ def degenerate_records() -> list[RunRecord]:
         MetricValue("shape_bias", 0.5, True, nan, inf, {"per_category": {"dog": {"shape_bias": None}, "cat": "x"}}),
     ]
     return [_record("synthetic:degenerate", info, IMAGENET, None, "full", metrics)]
+
+
+#: SYNTHETIC image→text R@1, RSUM/6 and modality gap of the zero-shot models of MODELS on a clean retrieval set
+#: (round values, so the six-factor tests can compute the group means by hand)
+RETRIEVAL_BENCH = "flickr30k_retrieval"
+RETRIEVAL = {
+    "synthetic:clip-vit-b32-laion": (0.50, 0.60, 0.80),
+    "synthetic:clip-rn50-openai": (0.40, 0.50, 0.90),
+    "synthetic:siglip-vit-b16": (0.70, 0.80, 1.20),
+}
+
+
+def retrieval_records(
+    values: dict[str, tuple[float, float, float]] = RETRIEVAL,
+    benchmark: str = RETRIEVAL_BENCH,
+    shift: str | None = None,
+) -> list[RunRecord]:
+    """SYNTHETIC TEST FIXTURES: retrieval and modality-gap records of the zero-shot models (fixed-head models are
+    skipped by retrieval), under the prompt set their classification records use."""
+    out = []
+    for m in MODELS:
+        if m[0] not in values:
+            continue
+        r1, rsum, gap = values[m[0]]
+        metrics = [
+            MetricValue("i2t_r1", r1, True, r1 - 0.05, r1 + 0.05),
+            MetricValue("t2i_r1", r1 - 0.1, True),
+            MetricValue("mean_recall", rsum, True, rsum - 0.03, rsum + 0.03),
+            MetricValue("gap_distance", gap, False, gap - 0.02, gap + 0.02),
+        ]
+        out.append(_record(m[0], _info(m), benchmark, shift, "none", metrics))
+    return out

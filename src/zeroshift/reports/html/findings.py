@@ -582,11 +582,61 @@ def visual_factors(data: ReportData, top: int = 3) -> list[Finding]:
     return out
 
 
-def headline_metrics(data: ReportData) -> list[tuple[str, str, Callable[[Entry], float | None]]]:
-    """(key, readable name, per-entry value) of the metrics the six-factor question is asked of."""
+@dataclass(frozen=True)
+class Headline:
+    """A metric the six-factor question is asked of: its key, readable name and per-entry value.
+
+    ``prompt_free``: the prompt set cannot change it (the prompt-set factor is not asked of it); ``metric`` and
+    ``condition``: the metric name and the condition it is read on, for the declared measurements
+    (:data:`.measurements.FACTOR_MEASUREMENTS`).
+
+    Example:
+        >>> Headline("k", "a metric", lambda e: 0.5).prompt_free
+        False
+
+    """
+
+    key: str
+    label: str
+    value: Callable[[Entry], float | None]
+    prompt_free: bool = False
+    metric: str | None = None
+    condition: Condition | None = None
+
+
+def measurement_condition(data: ReportData, measurement: M.FactorMeasurement) -> Condition | None:
+    """The clean condition of the measurement's kinds that the most entries have (ties: the first in page order)."""
+    name = measurement.name
+    conditions = [c for c in data.conditions_with(name) if c.kind in measurement.kinds and c.shift is None]
+    return max(conditions, key=lambda c: len(data.entries_with(name, c)), default=None)
+
+
+def measurement_headline(data: ReportData, measurement: M.FactorMeasurement) -> Headline | None:
+    """The :class:`Headline` of a declared six-factor measurement, or None when no model has it."""
+    c = measurement_condition(data, measurement)
+    if c is None:
+        return None
+    name = measurement.name
+
+    def value(e: Entry) -> float | None:
+        # a prompt-free value is the model's: the entry's own, else the same model's under another prompt set
+        others = [o for o in data.entries if o.model == e.model and o is not e] if measurement.prompt_free else []
+        for o in [e, *others]:
+            if (m := data.metric(o, c, name)) is not None and finite(m.value) is not None:
+                return float(m.value)
+        return None
+
+    label = f"{M.label(name)} on {c.label}"
+    return Headline(f"{name}_{c.name}", label, value, measurement.prompt_free, name, c)
+
+
+def headline_metrics(data: ReportData) -> list[Headline]:
+    """The metrics the six-factor question is asked of: top-1 in distribution and under the natural shifts, ECE,
+    shape bias, OOD AUROC, then the declared :data:`.measurements.FACTOR_MEASUREMENTS` (retrieval and the gap).
+    """
     from zeroshift.reports.html.sections.common import in_distribution
 
-    out: list[tuple[str, str, Callable[[Entry], float | None]]] = []
+    out: list[Headline] = []
 
     def value_on(c: Condition, name: str) -> Callable[[Entry], float | None]:
         return lambda e: finite(m.value) if (m := data.metric(e, c, name)) is not None else None
@@ -594,7 +644,7 @@ def headline_metrics(data: ReportData) -> list[tuple[str, str, Callable[[Entry],
     in_dist = [c for c in data.conditions_with(M.PRIMARY) if c.kind == "in_distribution" and c.corruption is None]
     main = max(in_dist, key=lambda c: (len(data.entries_with(M.PRIMARY, c)), -c.sort_key[2]), default=None)
     if main is not None:
-        out.append(("top1_in_distribution", f"top-1 on {main.label}", value_on(main, M.PRIMARY)))
+        out.append(Headline("top1_in_distribution", f"top-1 on {main.label}", value_on(main, M.PRIMARY)))
     shifts = [c for c in data.conditions_with(M.PRIMARY) if c.kind == "natural_shift"]
     if shifts:
 
@@ -604,23 +654,25 @@ def headline_metrics(data: ReportData) -> list[tuple[str, str, Callable[[Entry],
                 return None  # only models run on every shift are compared
             return float(np.mean([v.value for v in vals]))  # type: ignore[union-attr]
 
-        out.append(("top1_shifts", "mean top-1 over the distribution shifts", shifted))
+        out.append(Headline("top1_shifts", "mean top-1 over the distribution shifts", shifted))
     ece = [c for c in data.conditions_with(M.RELIABILITY) if c.kind == "in_distribution"]
     if ece:
         c = max(ece, key=lambda c: len(data.entries_with(M.RELIABILITY, c)))
-        out.append(("ece_in_distribution", f"ECE on {c.label}", value_on(c, M.RELIABILITY)))
+        out.append(Headline("ece_in_distribution", f"ECE on {c.label}", value_on(c, M.RELIABILITY)))
     sb = data.conditions_with(M.SHAPE_BIAS)
     if sb:
-        out.append(("shape_bias", f"shape bias on {sb[0].label}", value_on(sb[0], M.SHAPE_BIAS)))
+        out.append(Headline("shape_bias", f"shape bias on {sb[0].label}", value_on(sb[0], M.SHAPE_BIAS)))
     for c in (c for c in data.conditions if c.kind == "ood"):
         if in_distribution(data, c) is None:
             continue
         score = next((s for s in M.ood_scores() if data.conditions_with(f"{s}_auroc", lambda d, c=c: d == c)), None)
         if score:
-            out.append(
-                (f"ood_auroc_{c.name}", f"{M.label(score + '_auroc')} on {c.label}", value_on(c, f"{score}_auroc"))
-            )
+            label = f"{M.label(score + '_auroc')} on {c.label}"
+            out.append(Headline(f"ood_auroc_{c.name}", label, value_on(c, f"{score}_auroc")))
             break
+    for measurement in M.FACTOR_MEASUREMENTS:
+        if (headline := measurement_headline(data, measurement)) is not None:
+            out.append(headline)
     return out
 
 
@@ -646,8 +698,11 @@ def factor_effects(data: ReportData) -> list[FactorEffect]:
     from zeroshift.reports.html.sections.six_factors import groups
 
     out = []
-    for key, label, value in headline_metrics(data):
+    for h in headline_metrics(data):
+        key, label, value = h.key, h.label, h.value
         for field_, title in M.SIX_FACTORS:
+            if field_ == "prompts" and h.prompt_free:
+                continue
             values, labels = [], []
             for g, members in groups(data, field_).items():
                 for e in members:

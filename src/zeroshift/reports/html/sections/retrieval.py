@@ -2,7 +2,9 @@
 
 Reads the ``retrieval`` and ``modality_gap`` groups' records (labels from their declarations). A shifted condition
 is read against the clean run of its benchmark (the record's in-distribution set), so a text shift (typos) and an
-image shift (fog) on the same retrieval set sit next to its clean recall.
+image shift (fog) on the same retrieval set sit next to its clean recall. "Recall and gap against the six factors"
+draws the group means of the declared six-factor measurements (image→text R@1, RSUM/6, the gap; see
+:data:`.measurements.FACTOR_MEASUREMENTS`), the numbers the six-factor section's ranges and table break down.
 
 Example:
     >>> RetrievalSection.requires[0].pattern
@@ -14,7 +16,9 @@ Example:
 
 from __future__ import annotations
 
-from zeroshift.reports.html.data import Condition, ReportData
+import numpy as np
+
+from zeroshift.reports.html.data import GROUP_PALETTE, Condition, ReportData
 from zeroshift.reports.html.escape import slug
 from zeroshift.reports.html.measurements import label
 from zeroshift.reports.html.section import (
@@ -29,7 +33,8 @@ from zeroshift.reports.html.section import (
     row,
 )
 from zeroshift.reports.html.sections.common import in_distribution, metric_series
-from zeroshift.reports.html.svg import Series, dot_plot, fmt
+from zeroshift.reports.html.sections.six_factors import measurement_breakdowns
+from zeroshift.reports.html.svg import Point, Series, dot_plot, fmt
 
 #: the headline recall of each direction (the figures)
 HEADLINE = ("i2t_r1", "t2i_r1")
@@ -73,6 +78,66 @@ def _cell(v: object) -> TableCell:
     return TableCell(fmt(v.value), v.value, tip)  # type: ignore[attr-defined]
 
 
+def _against_factors(data: ReportData) -> Figure | None:
+    """Recall and gap against the six factors: per group of models sharing a factor's value, the mean of each
+    declared measurement (:data:`.measurements.FACTOR_MEASUREMENTS`) with the range of its models.
+    """
+    breakdowns = measurement_breakdowns(data)
+    if not breakdowns:
+        return None
+    categories: list[str] = []
+    series: dict[str, Series] = {}
+    rows, legend = [], []
+    for h, field, title, found in breakdowns:
+        name = h.metric or ""
+        if name not in series:
+            color = GROUP_PALETTE[len(series) % len(GROUP_PALETTE)]
+            series[name] = Series(slug("bridging", name), h.label, color, "", marker="diamond")
+            legend.append((h.label, color))
+        for group, pairs in found.items():
+            category = f"{title} = {group}"
+            if category not in categories:
+                categories.append(category)
+            values = [v for _, v in pairs]
+            mean = float(np.mean(values))
+            series[name].points[category] = Point(mean, min(values), max(values))
+            rows.append(
+                {
+                    "metric": name,
+                    "condition": h.condition.label if h.condition else None,
+                    "factor": field,
+                    "group": group,
+                    "n_models": len(values),
+                    "mean": mean,
+                    "min": min(values),
+                    "max": max(values),
+                    "models": "; ".join(e.label for e, _ in pairs),
+                }
+            )
+    return Figure(
+        id="retrieval-six-factors",
+        title="Recall and gap against the six factors",
+        svg=dot_plot(
+            categories,
+            list(series.values()),
+            "group mean (whiskers: range over models)",
+            x_domain=(0.0, None),
+            title="recall and gap against the six factors",
+        ),  # fmt: skip
+        protocol={
+            "groups": "model_info of the records (architecture family, architecture, training data and size, loss, "
+            "fine-tuning); the prompt set is not a factor here: retrieval scores the captions, not prompts",
+            "condition": "each measurement on the clean retrieval set the most models were run on",
+            "aggregate": "unweighted mean over the group's models, each model once; whiskers = min..max",
+        },
+        rows=rows,
+        legend=legend,
+        caption="One row per factor value with two or more values known; the range of the group means and its "
+        "permutation p-value are in the six-factor section.",
+        wide=True,
+    )
+
+
 class RetrievalSection(Section):
     """Recall@1 both ways per model and condition, the drop under each shift, and the modality gap."""
 
@@ -85,7 +150,8 @@ class RetrievalSection(Section):
         "best images; 95% bootstrap intervals over images (captions resampled with their image). Each shift, of the "
         "images (corruptions) or of the captions (typos, dropped or shuffled words), is read against the clean run "
         "of the same set. The modality gap (Liang et al. 2022) is the distance between the centroids of the "
-        "normalised image and text embeddings."
+        "normalised image and text embeddings. Recall and gap against the six factors: their means per group of "
+        "models that share an architecture, training data, data size, loss or fine-tuning."
     )
     requires = (Requirement("i2t_r1"),)
 
@@ -141,6 +207,9 @@ class RetrievalSection(Section):
                     wide=True,  # a few rows: at half width the labels are unreadable
                 )
             )
+        factors = _against_factors(data)
+        if factors is not None:
+            figures.append(factors)
         columns = ["model", "prompts", "benchmark", "shift"] + [label(n) for n in RECALL_COLUMNS]
         columns += [f"Δ {label('i2t_r1')}", f"Δ {label('t2i_r1')}"] + [label(n) for n in GAP_COLUMNS]
         table_rows, owners = [], []

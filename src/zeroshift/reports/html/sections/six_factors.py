@@ -2,7 +2,10 @@
 loss, fine-tuning and prompt set, from the model metadata stored with every record.
 
 For each factor with at least two known values among the models, a plot shows, per condition, the mean top-1 of
-each group (diamond) and the range of its models (whiskers). A selector on the page picks the factor.
+each group (diamond) and the range of its models (whiskers). A selector on the page picks the factor. The group
+means table adds the declared measurements of other perspectives (:data:`.measurements.FACTOR_MEASUREMENTS`:
+image→text R@1, RSUM/6 and the modality gap on a clean retrieval set), and the ranges figure asks every headline
+metric (:func:`.findings.headline_metrics`, those included) how far each factor moves it.
 
 Example:
     >>> human_size(400_000_000), human_size(12_800)
@@ -13,6 +16,7 @@ Example:
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -66,6 +70,35 @@ def groups(data: ReportData, field: str) -> dict[str, list[Entry]]:
     return dict(sorted(out.items()))
 
 
+def group_values(
+    data: ReportData, field: str, value: Callable[[Entry], float | None]
+) -> dict[str, list[tuple[Entry, float]]]:
+    """Known values of a factor -> (entry, value) of its models that have a value (groups without any left out)."""
+    out = {}
+    for g, entries in groups(data, field).items():
+        here = [(e, v) for e in entries if (v := value(e)) is not None]
+        if here:
+            out[g] = here
+    return out
+
+
+def measurement_breakdowns(data: ReportData) -> list[tuple[F.Headline, str, str, dict[str, list[tuple[Entry, float]]]]]:
+    """(headline, factor, factor title, group values) of every declared six-factor measurement
+    (:data:`.measurements.FACTOR_MEASUREMENTS`) and every factor that splits its models into two groups or more.
+    """
+    out = []
+    for h in F.headline_metrics(data):
+        if h.metric is None:
+            continue
+        for field, title in M.SIX_FACTORS:
+            if field == "prompts" and h.prompt_free:
+                continue
+            found = group_values(data, field, h.value)
+            if len(found) >= 2:
+                out.append((h, field, title, found))
+    return out
+
+
 class SixFactorSection(Section):
     """Group comparisons over the six factors of the robustness literature."""
 
@@ -74,7 +107,8 @@ class SixFactorSection(Section):
     order = 80
     description = (
         "Mean top-1 per group of models that share an architecture family, training distribution, training-set "
-        "size, loss, fine-tuning status or prompt set; whiskers span the group's models."
+        "size, loss, fine-tuning status or prompt set; whiskers span the group's models. The ranges and the table "
+        "add the headline metrics of the other perspectives (retrieval recall and the modality gap among them)."
     )
     requires = (Requirement(M.PRIMARY, is_accuracy_condition),)
 
@@ -118,6 +152,7 @@ class SixFactorSection(Section):
                         [
                             TableCell(title),
                             TableCell(value),
+                            TableCell(M.label(M.PRIMARY)),
                             TableCell(c.label),
                             TableCell(str(len(accs)), len(accs)),
                             TableCell(fmt(mean), mean),
@@ -155,7 +190,21 @@ class SixFactorSection(Section):
                     wide=True,
                 )
             )
-        columns = ["factor", "group", "condition", "models", "mean top-1", "range"]
+        for h, _field, title, found in measurement_breakdowns(data):
+            for value, pairs in found.items():
+                values = [v for _, v in pairs]
+                table_rows.append(
+                    [
+                        TableCell(title),
+                        TableCell(value),
+                        TableCell(M.label(h.metric or "")),
+                        TableCell(h.condition.label if h.condition else "-"),
+                        TableCell(str(len(values)), len(values)),
+                        TableCell(fmt(float(np.mean(values))), float(np.mean(values))),
+                        TableCell(f"{fmt(min(values))}-{fmt(max(values))}", min(values)),
+                    ]
+                )
+        columns = ["factor", "group", "metric", "condition", "models", "mean", "range"]
         table = Table("six-factors-table", "Group means", columns, table_rows, [None] * len(table_rows))
         ranges = self._ranges(data)
         return SectionContent(
