@@ -221,6 +221,32 @@ def test_missing_root_and_no_data_root(tmp_path):
         MSCOCORetrieval(tmp_path, split="train")
 
 
+@pytest.mark.parametrize(
+    ("bench", "expected"),
+    [
+        (
+            "flickr30k_retrieval",
+            "flickr30k_retrieval: no caption annotations (dataset_flickr30k.json or flickr30k_test_",
+        ),
+        ("mscoco_retrieval", "mscoco_retrieval: no dataset folder at "),
+    ],
+)
+def test_missing_data_through_the_entry_point_is_one_line_and_exit_code_2(
+    tmp_path, monkeypatch, capsys, bench, expected
+):
+    from zeroshift.cli.main import main
+
+    monkeypatch.setenv("ZEROSHIFT_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "flickr30k").mkdir()  # a folder without its annotations; no mscoco folder at all
+    args = ["run", "-m", "zoo:clip-cnn-diverse-small", "-b", bench, "--data-root", str(tmp_path), "--no-progress"]
+    with pytest.raises(SystemExit) as exited:
+        main([*args, "--store", str(tmp_path / "r.db")])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith(f"zeroshift: error: {expected}")
+    assert "Expected layout: " in err and "Published at https://" in err and "retrieval_annotations" in err
+
+
 def _text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
