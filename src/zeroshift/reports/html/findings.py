@@ -605,14 +605,28 @@ class Headline:
 
 
 def measurement_condition(data: ReportData, measurement: M.FactorMeasurement) -> Condition | None:
-    """The clean condition of the measurement's kinds that the most entries have (ties: the first in page order)."""
+    """The clean condition of the measurement's kinds that the most entries have (ties: the first in page order).
+
+    Example:
+        >>> from zeroshift.results import RunRecord
+        >>> from zeroshift.metrics import MetricValue
+        >>> r = RunRecord.new(model="zoo:a", benchmark="flickr30k_retrieval", shift=None, prompts="openai",
+        ...                   label_space="none", metrics=[MetricValue("i2t_r1", 0.5, True)])
+        >>> measurement_condition(ReportData([r]), M.FACTOR_MEASUREMENTS[0]).name
+        'flickr30k_retrieval'
+        >>> measurement_headline(ReportData([r]), M.FACTOR_MEASUREMENTS[0]).key
+        'i2t_r1_flickr30k_retrieval'
+
+    """
     name = measurement.name
     conditions = [c for c in data.conditions_with(name) if c.kind in measurement.kinds and c.shift is None]
     return max(conditions, key=lambda c: len(data.entries_with(name, c)), default=None)
 
 
 def measurement_headline(data: ReportData, measurement: M.FactorMeasurement) -> Headline | None:
-    """The :class:`Headline` of a declared six-factor measurement, or None when no model has it."""
+    """The :class:`Headline` of a declared six-factor measurement, or None when no model has it (example: see
+    :func:`measurement_condition`).
+    """
     c = measurement_condition(data, measurement)
     if c is None:
         return None

@@ -73,7 +73,20 @@ def groups(data: ReportData, field: str) -> dict[str, list[Entry]]:
 def group_values(
     data: ReportData, field: str, value: Callable[[Entry], float | None]
 ) -> dict[str, list[tuple[Entry, float]]]:
-    """Known values of a factor -> (entry, value) of its models that have a value (groups without any left out)."""
+    """Known values of a factor -> (entry, value) of its models that have a value (groups without any left out).
+
+    Example:
+        >>> from zeroshift.results import RunRecord
+        >>> from zeroshift.metrics import MetricValue
+        >>> recs = [RunRecord.new(model=f"zoo:{m}", benchmark="b", shift=None, prompts="openai", label_space="full",
+        ...                       model_info={"loss": loss}, metrics=[MetricValue("top1", v, True)])
+        ...         for m, loss, v in (("a", "clip", 0.5), ("b", "siglip", 0.7), ("c", "clip", 0.4))]
+        >>> data = ReportData(recs)
+        >>> top1 = lambda e: data.metric(e, data.conditions[0], "top1").value
+        >>> {g: [v for _, v in pairs] for g, pairs in group_values(data, "loss", top1).items()}
+        {'clip': [0.5, 0.4], 'siglip': [0.7]}
+
+    """
     out = {}
     for g, entries in groups(data, field).items():
         here = [(e, v) for e in entries if (v := value(e)) is not None]
@@ -85,6 +98,11 @@ def group_values(
 def measurement_breakdowns(data: ReportData) -> list[tuple[F.Headline, str, str, dict[str, list[tuple[Entry, float]]]]]:
     """(headline, factor, factor title, group values) of every declared six-factor measurement
     (:data:`.measurements.FACTOR_MEASUREMENTS`) and every factor that splits its models into two groups or more.
+
+    Example:
+        >>> measurement_breakdowns(ReportData([]))
+        []
+
     """
     out = []
     for h in F.headline_metrics(data):
