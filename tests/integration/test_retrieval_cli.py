@@ -136,7 +136,7 @@ def test_retrieval_through_the_command_line(tmp_path, monkeypatch):
 
     build_report(str(store_path), tmp_path / "report.html")
     page = (tmp_path / "report.html").read_text()
-    assert "Image-text retrieval and the modality gap" in page and "image→text R@1" in page
+    assert "Modality bridging: image-text retrieval and the modality gap" in page and "image→text R@1" in page
     assert "FactorWorld retrieval: typos" in page and "gap distance" in page
     with open(tmp_path / "report_data" / "retrieval-table.csv", newline="") as f:
         table = {row["shift"]: row for row in csv.DictReader(f)}

@@ -142,7 +142,7 @@ class RetrievalSection(Section):
     """Recall@1 both ways per model and condition, the drop under each shift, and the modality gap."""
 
     name = "retrieval"
-    title = "Image-text retrieval and the modality gap"
+    title = "Modality bridging: image-text retrieval and the modality gap"
     order = 75
     description = (
         "Zero-shot image-text retrieval as CLIP_benchmark defines it: image→text R@k counts an image as found when "
