@@ -95,6 +95,19 @@ def test_run_records_overlap_flags_and_scores_against_a_numpy_oracle(runs, oracl
     assert index["corpus"]["root"] == "zoo:clip-cnn-narrow" and index["corpus"]["sample"] == POOL
     assert index["index"]["type"] == "flat" and index["counts"]["embedded"] == POOL
     assert protocol["truth_column"] == "leaked"
+    # the flagged pairs a report shows: up to six flagged samples, highest cosine first, with the oracle's neighbours
+    shown = protocol["examples"]
+    position = {sid: i for i, sid in enumerate(oracle["ids"])}
+    assert len(shown) == min(6, int(expected.sum())) > 0
+    for ex in shown:
+        i = position[ex["sample"]]
+        assert (
+            expected[i]
+            and ex["neighbour"] == oracle["nn"][i]
+            and ex["cosine"] == pytest.approx(oracle["cos"][i], abs=1e-3)
+        )
+    rest = [oracle["cos"][i] for i in np.flatnonzero(expected) if oracle["ids"][i] not in {e["sample"] for e in shown}]
+    assert min(e["cosine"] for e in shown) >= max(rest, default=-1.0) - 1e-3
 
 
 def test_second_run_is_served_from_the_cache(runs):
