@@ -28,7 +28,13 @@ from PIL import Image
 
 @dataclass
 class LocatedPair:
-    """The two images of a flagged pair (None where one could not be opened) and why not."""
+    """The two images of a flagged pair (None where one could not be opened) and why not.
+
+    Example:
+        >>> LocatedPair(None, None, ["training image k: gone"]).notes
+        ['training image k: gone']
+
+    """
 
     evaluation: Image.Image | None
     training: Image.Image | None
@@ -61,6 +67,11 @@ def locate_pair(
 ) -> LocatedPair:
     """Open evaluation image ``sample`` of ``benchmark`` and training image ``neighbour`` of ``corpus`` (an index
     manifest's corpus description); a side that cannot be opened is None, with a note (see the module docstring).
+
+    Example:
+        >>> locate_pair("factorworld(n=2)", None, "x", {"kind": "folder", "root": "/nowhere"}, "a.jpg").notes[1][:40]
+        'training image a.jpg: corpus folder /now'
+
     """
     notes: list[str] = []
     evaluation = training = None

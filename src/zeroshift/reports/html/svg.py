@@ -585,6 +585,11 @@ def thumbnail_uri(image: Any, size: int = 48, quality: int = 70) -> str:
 class ImagePair:
     """Two images side by side (``data:`` URIs, or None for an image that could not be found), two short lines
     under them, and what hovering shows.
+
+    Example:
+        >>> ImagePair(None, "data:image/jpeg;base64,", ("cos 0.990", "a.jpg"), "a.jpg vs b.jpg").lines[0]
+        'cos 0.990'
+
     """
 
     left: str | None

@@ -161,6 +161,12 @@ def from_analysis(data: ReportData) -> tuple[list[ShiftPlot], set[str], list[str
 def store_fit(data: ReportData, shifted: Condition, ref: Condition) -> tuple[Any, str, list[Any], set[str]]:
     """The trend of ``shifted`` against ``ref`` fitted on the store's supervised models trained on the
     in-distribution set: ``(TrendFit or None, population label, [(entry, id cell, shifted cell)], member ids)``.
+
+    Example:
+        >>> c = Condition("factorworld_sketch", None, "native", {"training_set": "FactorWorld-narrow"})
+        >>> store_fit(ReportData([]), c, Condition("factorworld", None, "native", {}))[:2]
+        (None, 'the 0 supervised FactorWorld-narrow models in this store')
+
     """
     cells = []
     for e in data.entries:
@@ -186,7 +192,13 @@ def store_fit(data: ReportData, shifted: Condition, ref: Condition) -> tuple[Any
 
 
 def no_trend_note(training_set: Any) -> str:
-    """Why a pair has no store trend."""
+    """Why a pair has no store trend.
+
+    Example:
+        >>> no_trend_note("ImageNet-1k")[:45]
+        'No baseline trend: fewer than 3 supervised Im'
+
+    """
     return (
         f"No baseline trend: fewer than {MIN_FIT} supervised {training_set} models at distinct accuracies in "
         "this store on this pair."

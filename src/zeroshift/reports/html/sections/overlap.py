@@ -68,6 +68,12 @@ class CleanER:
     ``er_all`` and ``er_clean`` are ``(ER, low, high)`` with the trend's 95% band; ``difference`` is clean minus
     all, with the paired bootstrap interval of top-1 clean minus all when both use the same in-distribution
     accuracy (the trend cancels out of the difference).
+
+    Example:
+        >>> r = CleanER("e0", "c", "FactorWorld", 0.8, 0.7, 0.6, (0.1, 0.0, 0.2), (0.0, -0.1, 0.1), -0.1, None, 4, "")
+        >>> round(r.er_clean[0] - r.er_all[0], 3) == round(r.acc_clean - r.acc_all, 3)
+        True
+
     """
 
     entry: Any
