@@ -4,6 +4,7 @@ embeddings computed outside the engine."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -63,7 +64,7 @@ def oracle() -> dict:
     train = embed([corpus.load(i)[0] for i in range(len(corpus))])
     sims = test @ train.T
     return {"ids": data.sample_ids, "cos": sims.max(axis=1), "nn": [corpus.keys()[j] for j in sims.argmax(axis=1)],
-            "leaked": np.asarray(data.meta["leaked"])}  # fmt: skip
+            "leaked": np.asarray(data.meta["leaked"]), "test": test}  # fmt: skip
 
 
 def test_run_records_overlap_flags_and_scores_against_a_numpy_oracle(runs, oracle):
@@ -95,6 +96,19 @@ def test_run_records_overlap_flags_and_scores_against_a_numpy_oracle(runs, oracl
     assert index["corpus"]["root"] == "zoo:clip-cnn-narrow" and index["corpus"]["sample"] == POOL
     assert index["index"]["type"] == "flat" and index["counts"]["embedded"] == POOL
     assert protocol["truth_column"] == "leaked"
+    # the flagged pairs a report shows: up to six flagged samples, highest cosine first, with the oracle's neighbours
+    shown = protocol["examples"]
+    position = {sid: i for i, sid in enumerate(oracle["ids"])}
+    assert len(shown) == min(6, int(expected.sum())) > 0
+    for ex in shown:
+        i = position[ex["sample"]]
+        assert (
+            expected[i]
+            and ex["neighbour"] == oracle["nn"][i]
+            and ex["cosine"] == pytest.approx(oracle["cos"][i], abs=1e-3)
+        )
+    rest = [oracle["cos"][i] for i in np.flatnonzero(expected) if oracle["ids"][i] not in {e["sample"] for e in shown}]
+    assert min(e["cosine"] for e in shown) >= max(rest, default=-1.0) - 1e-3
 
 
 def test_second_run_is_served_from_the_cache(runs):
@@ -129,3 +143,42 @@ def test_overlap_cli_index_and_check_agree_with_the_run(runs, oracle):
                       "--no-progress", env=env)  # fmt: skip
     assert other.returncode == 2
     assert "zoo:clip-cnn-narrow" in other.stderr and "zoo:clip-cnn-diverse" in other.stderr
+
+
+def test_overlap_dedup_cli_within_and_between_against_brute_force(runs, oracle):
+    """`zeroshift overlap dedup`: between the benchmark and its training corpus (as the `corpus` benchmark), every
+    sample's nearest corpus image and cosine as numpy finds them; within the benchmark, the samples with another
+    sample above the threshold."""
+    from zeroshift.overlap.checks import default_rule
+
+    tmp, env = runs["tmp"], runs["env"]
+    tau = default_rule(MODEL).threshold
+    between, within = tmp / "between.csv", tmp / "within.csv"
+    corpus = f"corpus(location='zoo-train:clip-cnn-narrow', sample={POOL})"
+    done = zeroshift("overlap", "dedup", "-b", BENCH, "-b", corpus, "-m", MODEL, "--out", str(between),
+                     "--no-progress", env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    with open(between) as f:
+        rows = list(csv.DictReader(f))
+    assert [r["cross_nn_key"] for r in rows] == oracle["nn"]
+    np.testing.assert_allclose([float(r["cross_nn_cosine"]) for r in rows], oracle["cos"], atol=1e-4)
+    assert [r["cross_duplicate"] == "True" for r in rows] == (oracle["cos"] >= tau).tolist()
+    assert all(r["cross_duplicate"] == "True" for r, leaked in zip(rows, oracle["leaked"], strict=True) if leaked)
+    done = zeroshift("overlap", "dedup", "-b", BENCH, "-m", MODEL, "--out", str(within), "--no-progress", env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    with open(within) as f:
+        groups = [int(r["dup_group"]) for r in csv.DictReader(f)]
+    sims = oracle["test"] @ oracle["test"].T
+    np.fill_diagonal(sims, -1.0)
+    assert [g >= 0 for g in groups] == (sims.max(axis=1) >= tau).tolist()
+    assert json.loads(within.with_suffix(".json").read_text())["protocol"]["model"] == MODEL
+
+
+def test_overlap_index_of_an_empty_folder_is_one_line_and_exit_code_2(tmp_path):
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    done = zeroshift("overlap", "index", str(tmp_path / "empty"), "-m", MODEL, "-o", str(tmp_path / "idx"),
+                     "--no-progress", env={"ZEROSHIFT_CACHE": str(tmp_path / "cache")})  # fmt: skip
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "holds no samples; expected" in lines[0], done.stderr
+    assert not (tmp_path / "idx" / "manifest.json").exists()

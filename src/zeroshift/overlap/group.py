@@ -11,7 +11,9 @@ Reads the ``overlap_flags`` artefact (produced in the same pass as the condition
   ``overlap_flag_recall`` (flagged among the true duplicates) and ``overlap_flag_precision`` (true among flagged).
 
 The protocol records the index (its folder, model, corpus, type and parameters), ``k``, the flag rule (threshold,
-pHash setting and the measurement the default comes from). Per-sample columns: ``overlap``, ``overlap_nn_cosine``,
+pHash setting and the measurement the default comes from) and ``examples``: up to :data:`N_EXAMPLES` flagged
+samples with their nearest training image (sample id, neighbour key, cosine, pHash distance), highest cosine first,
+so a report can show the pairs without saved samples. Per-sample columns: ``overlap``, ``overlap_nn_cosine``,
 ``overlap_nn_key``, ``overlap_subset``.
 
 Example:
@@ -33,6 +35,8 @@ from zeroshift.params import Param
 
 #: the artefact's parameters, taken by the group under the same names
 ARTEFACT_PARAMS = tuple(FLAG_PARAMS)
+#: flagged pairs recorded in the protocol (``examples``)
+N_EXAMPLES = 6
 
 
 def flag_params(params: Params | dict[str, Any]) -> dict[str, Any]:
@@ -120,9 +124,10 @@ def overlap_group(inputs: Any, params: Params) -> GroupResult:
             values.append(mean_with_ci(true[flags].astype(np.float64), "overlap_flag_precision", True, boot,
                                        {"n": n_flag, "truth": params.truth}))  # fmt: skip
     flag_protocol = dict(rows.protocol)
-    protocol = {"overlap": {**protocol, "flags": flag_protocol, "params": dict(params),
-                            "truth_column": params.truth if truth is not None else None}}  # fmt: skip
     keys = _index_keys(rows.protocol)
+    protocol = {"overlap": {**protocol, "flags": flag_protocol, "params": dict(params),
+                            "truth_column": params.truth if truth is not None else None,
+                            "examples": examples(outputs.sample_ids, table, keys)}}  # fmt: skip
     columns = {
         "overlap": flags.tolist(),
         "overlap_nn_key": [keys[int(r)] if 0 <= r < len(keys) else "" for r in table[:, 3]],
@@ -133,6 +138,27 @@ def overlap_group(inputs: Any, params: Params) -> GroupResult:
     return GroupResult(values, protocol, columns)
 
 
+def examples(sample_ids: list[str], table: np.ndarray, keys: list[str], n: int = N_EXAMPLES) -> list[dict[str, Any]]:
+    """Up to ``n`` flagged samples and their nearest training image, highest cosine first (ties: sample order).
+
+    ``table`` holds the ``overlap_flags`` rows ``(nn_cosine, flag, nn_hamming, nn_row)`` in ``sample_ids`` order.
+
+    Example:
+        >>> table = np.array([[0.5, 0, -1, 0], [0.99, 1, 3, 2], [1.0, 1, 0, 1]])
+        >>> [(e["sample"], e["neighbour"], e["cosine"]) for e in examples(["a", "b", "c"], table, ["x", "y", "z"])]
+        [('c', 'y', 1.0), ('b', 'z', 0.99)]
+
+    """
+    flagged = [i for i in np.argsort(-table[:, 0], kind="stable") if table[i, 1] > 0.5][:n]
+    out = []
+    for i in flagged:
+        row = int(table[i, 3])
+        hamming = int(table[i, 2])
+        out.append({"sample": str(sample_ids[i]), "neighbour": keys[row] if 0 <= row < len(keys) else "",
+                    "cosine": round(float(table[i, 0]), 4), "hamming": hamming if hamming >= 0 else None})  # fmt: skip
+    return out
+
+
 def _index_keys(protocol: dict[str, Any]) -> list[str]:
     from zeroshift.overlap.index import OverlapIndex
 
@@ -140,4 +166,4 @@ def _index_keys(protocol: dict[str, Any]) -> list[str]:
     return OverlapIndex.open(folder).keys if folder else []
 
 
-__all__ = ["flag_params", "groups", "overlap_group"]
+__all__ = ["N_EXAMPLES", "examples", "flag_params", "groups", "overlap_group"]

@@ -7,7 +7,9 @@ holds every leaked image) and the rest fresh images of the same distribution fro
 uses. :attr:`FactorWorldLeaked.training_corpus` names that corpus (the ``overlap`` group's default). The per-sample
 column ``leaked`` is the ground truth an overlap check should recover, ``train_index`` the leaked image's index in
 that training set (-1 for fresh images). Scoring a model on the leaked and the fresh samples
-(``zeroshift.overlap.contamination``) shows how much accuracy seeing the test images in training inflates.
+(``zeroshift.overlap.contamination``) shows how much accuracy seeing the test images in training inflates. The set
+is a diagnostic of the clean test split (``in_distribution = "factorworld"``): the report measures effective
+robustness on all and on clean samples against the trend of the supervised models from there to here.
 
 Example:
     >>> bench = FactorWorldLeaked(None, n=20, share=0.25, seed=0)
@@ -36,6 +38,8 @@ class FactorWorldLeaked(FactorWorld):
 
     name = "factorworld_leaked"
     display_name = "FactorWorld with leaked training images"
+    kind = "diagnostic"
+    in_distribution = "factorworld"
     description = "FactorWorld with a known share of a zoo model's exact training images (column leaked)"
     defaults: ClassVar[dict[str, Any]] = {
         "n": 1000, "seed": 0, "share": 0.25, "source": "clip-cnn-narrow", "pool": None

@@ -93,11 +93,18 @@ class TableCell:
 
     @property
     def sort_key(self) -> str | None:
-        """The ``data-sort`` value: numbers that are finite (missing values sort last), or text."""
+        """The ``data-sort`` value: numbers that are finite, to 6 significant digits (enough to order what the page
+        shows; the data files keep every digit), missing values sort last; or text.
+
+        Example:
+            >>> TableCell("0.646", 0.6458333333333334).sort_key, TableCell("-", float("nan")).sort_key
+            ('0.645833', None)
+
+        """
         if isinstance(self.sort, bool) or self.sort is None:
             return None
         if isinstance(self.sort, int | float):
-            return repr(float(self.sort)) if math.isfinite(self.sort) else None
+            return f"{float(self.sort):.6g}" if math.isfinite(self.sort) else None
         return str(self.sort)
 
 
@@ -227,8 +234,21 @@ def describe_bootstrap(record: RunRecord) -> str:
     return f"{b.get('method', 'percentile')}, {b['n_boot']} resamples, {level:.0%} interval, seed {b.get('seed')}"
 
 
+def scalar_text(value: Any) -> str:
+    """A protocol value as text: floats that are not whole to 6 significant digits, anything else as ``str``.
+
+    Example:
+        >>> scalar_text(1 / 15), scalar_text(0.94), scalar_text(2.0), scalar_text(True), scalar_text("a")
+        ('0.0666667', '0.94', '2.0', 'True', 'a')
+
+    """
+    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
+        return f"{value:.6g}"
+    return str(value)
+
+
 def scalar_items(d: Any, skip: tuple[str, ...] = ()) -> list[tuple[str, str]]:
-    """``(key, text)`` for the scalar (or short list) items of a dict."""
+    """``(key, text)`` for the scalar (or short list) items of a dict (floats by :func:`scalar_text`)."""
     if not isinstance(d, dict):
         return []
     out = []
@@ -236,9 +256,9 @@ def scalar_items(d: Any, skip: tuple[str, ...] = ()) -> list[tuple[str, str]]:
         if k in skip:
             continue
         if isinstance(v, str | int | float | bool) or v is None:
-            out.append((str(k), str(v)))
+            out.append((str(k), scalar_text(v)))
         elif isinstance(v, list | tuple) and len(v) <= 20 and all(isinstance(x, int | float | str) for x in v):
-            out.append((str(k), ", ".join(str(x) for x in v)))
+            out.append((str(k), ", ".join(scalar_text(x) for x in v)))
     return out
 
 

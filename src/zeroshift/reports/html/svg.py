@@ -558,3 +558,72 @@ def histogram_pair(
         svg.el("rect", x=left + 8 + 120 * k, y=6, width=10, height=10, fill=color, fill_opacity=0.6)
         svg.el("text", _short(name, 16), x=left + 22 + 120 * k, y=15, class_="rl")
     return svg.render()
+
+
+def thumbnail_uri(image: Any, size: int = 48, quality: int = 70) -> str:
+    """A ``data:`` URI of a small JPEG of a PIL image (longest side ``size`` pixels): a few hundred bytes to a
+    couple of kilobytes, for images embedded in the page.
+
+    Example:
+        >>> from PIL import Image
+        >>> uri = thumbnail_uri(Image.new("RGB", (64, 32), "red"))
+        >>> uri.startswith("data:image/jpeg;base64,") and len(uri) < 1500
+        True
+
+    """
+    import base64
+    import io
+
+    small = image.convert("RGB")
+    small.thumbnail((size, size))
+    buffer = io.BytesIO()
+    small.save(buffer, format="JPEG", quality=quality, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+@dataclass
+class ImagePair:
+    """Two images side by side (``data:`` URIs, or None for an image that could not be found), two short lines
+    under them, and what hovering shows.
+
+    Example:
+        >>> ImagePair(None, "data:image/jpeg;base64,", ("cos 0.990", "a.jpg"), "a.jpg vs b.jpg").lines[0]
+        'cos 0.990'
+
+    """
+
+    left: str | None
+    right: str | None
+    lines: tuple[str, str]
+    tooltip: str
+    entry: str = ""
+
+
+def image_pairs(pairs: Sequence[ImagePair], title: str, size: int = 48, per_row: int = 6) -> str:
+    """Pairs of thumbnails in a grid, each with two lines of text; a missing image is a grey square marked ``?``.
+
+    Example:
+        >>> svg = image_pairs([ImagePair(None, None, ("cos 1.000", "a<b"), "a<b")], "pairs")
+        >>> "a&lt;b" in svg and "<b" not in svg and svg.count("<rect") == 2
+        True
+
+    """
+    gap, pad, line = 4.0, 14.0, 13.0
+    cell = 2 * size + gap + pad
+    rows = max(1, math.ceil(len(pairs) / per_row))
+    width = cell * min(max(len(pairs), 1), per_row)
+    height = rows * (size + 2 * line + 12)
+    svg = Svg(width, height, title)
+    for i, p in enumerate(pairs):
+        x0, y0 = (i % per_row) * cell + pad / 2, (i // per_row) * (size + 2 * line + 12) + 2
+        svg.open("g", tooltip=p.tooltip, data_entry=p.entry or None)
+        for dx, uri in ((0.0, p.left), (size + gap, p.right)):
+            if uri is None:
+                svg.el("rect", x=x0 + dx, y=y0, width=float(size), height=float(size), fill="#ddd")
+                svg.el("text", "?", x=x0 + dx + size / 2, y=y0 + size / 2 + 4, class_="c")
+            else:
+                svg.el("image", href=uri, x=x0 + dx, y=y0, width=float(size), height=float(size))
+        for j, t in enumerate(p.lines):
+            svg.el("text", _short(t, 18), x=x0 + size + gap / 2, y=y0 + size + line * (j + 1), class_="c")
+        svg.close("g")
+    return svg.render()

@@ -98,6 +98,10 @@ class ShiftPlot:
     values: list[MetricValue] = field(default_factory=list)
     #: the full specs of the shifted and in-distribution conditions (tooltips)
     spec: str = ""
+    #: the fitted trend (a :class:`~zeroshift.reports.effective_robustness.TrendFit`), None without one
+    fit: Any = None
+    #: the store's shifted conditions the plot draws
+    shifted: list[Condition] = field(default_factory=list)
 
 
 def figure_id(plot: ShiftPlot) -> str:
@@ -149,9 +153,56 @@ def from_analysis(data: ReportData) -> tuple[list[ShiftPlot], set[str], list[str
         id_cond = next((c for c in data.conditions if c.shift is None and c.benchmark == id_spec), None)
         id_label = id_cond.label if id_cond is not None else str(id_spec or "?")
         spec = "; ".join([c.spec for c in shifted] + [str(id_spec)])
-        plots.append(ShiftPlot(label, id_label, points, trend, population, prot, spec=spec))
+        plots.append(ShiftPlot(label, id_label, points, trend, population, prot, spec=spec, fit=fit, shifted=shifted))
         covered.add(shift_fit.shift)
     return plots, covered, list(dict.fromkeys(report.notes))
+
+
+def store_fit(data: ReportData, shifted: Condition, ref: Condition) -> tuple[Any, str, list[Any], set[str]]:
+    """The trend of ``shifted`` against ``ref`` fitted on the store's supervised models trained on the
+    in-distribution set: ``(TrendFit or None, population label, [(entry, id cell, shifted cell)], member ids)``.
+
+    Example:
+        >>> c = Condition("factorworld_sketch", None, "native", {"training_set": "FactorWorld-narrow"})
+        >>> store_fit(ReportData([]), c, Condition("factorworld", None, "native", {}))[:2]
+        (None, 'the 0 supervised FactorWorld-narrow models in this store')
+
+    """
+    cells = []
+    for e in data.entries:
+        a, b = data.cell(e, ref, M.PRIMARY), data.cell(e, shifted, M.PRIMARY)
+        if a and b and all(map(math.isfinite, (a.value.value, b.value.value))):
+            cells.append((e, a, b))
+    training_set = shifted.info.get("training_set")
+    members = {
+        e.id
+        for e, _, _ in cells
+        if e.info.get("kind") == "fixed_head" and training_set and e.info.get("training_data") == training_set
+    }
+    population = [(a.value.value, b.value.value) for e, a, b in cells if e.id in members]
+    fit, label = None, f"the {len(population)} supervised {training_set} models in this store"
+    if len(population) >= MIN_FIT:
+        xs, ys = (np.asarray(v) for v in zip(*population, strict=True))
+        try:
+            fit = fit_trend(xs, ys, "logit", DEFAULT_BOOTSTRAP["n_boot"], DEFAULT_BOOTSTRAP["alpha"],
+                            DEFAULT_BOOTSTRAP["seed"])  # fmt: skip
+        except UsageError:  # the population sits at one in-distribution accuracy: no line through it
+            fit = None
+    return fit, label, cells, members
+
+
+def no_trend_note(training_set: Any) -> str:
+    """Why a pair has no store trend.
+
+    Example:
+        >>> no_trend_note("ImageNet-1k")[:45]
+        'No baseline trend: fewer than 3 supervised Im'
+
+    """
+    return (
+        f"No baseline trend: fewer than {MIN_FIT} supervised {training_set} models at distinct accuracies in "
+        "this store on this pair."
+    )
 
 
 def from_store(data: ReportData, skip: set[str]) -> list[ShiftPlot]:
@@ -160,26 +211,7 @@ def from_store(data: ReportData, skip: set[str]) -> list[ShiftPlot]:
     for shifted, ref in pairs(data):
         if shifted.shift is None and shifted.name in skip:
             continue
-        cells = []
-        for e in data.entries:
-            a, b = data.cell(e, ref, M.PRIMARY), data.cell(e, shifted, M.PRIMARY)
-            if a and b and all(map(math.isfinite, (a.value.value, b.value.value))):
-                cells.append((e, a, b))
-        training_set = shifted.info.get("training_set")
-        members = {
-            e.id
-            for e, _, _ in cells
-            if e.info.get("kind") == "fixed_head" and training_set and e.info.get("training_data") == training_set
-        }
-        population = [(a.value.value, b.value.value) for e, a, b in cells if e.id in members]
-        fit, label = None, f"the {len(population)} supervised {training_set} models in this store"
-        if len(population) >= MIN_FIT:
-            xs, ys = (np.asarray(v) for v in zip(*population, strict=True))
-            try:
-                fit = fit_trend(xs, ys, "logit", DEFAULT_BOOTSTRAP["n_boot"], DEFAULT_BOOTSTRAP["alpha"],
-                                DEFAULT_BOOTSTRAP["seed"])  # fmt: skip
-            except UsageError:  # the population sits at one in-distribution accuracy: no line through it
-                fit = None
+        fit, label, cells, members = store_fit(data, shifted, ref)
         points = []
         for e, a, b in cells:
             er: tuple[Any, ...] = (None, None, None)
@@ -187,12 +219,7 @@ def from_store(data: ReportData, skip: set[str]) -> list[ShiftPlot]:
                 n_id, n_shift = sample_count(a.record, M.PRIMARY), sample_count(b.record, M.PRIMARY)
                 er = interval_of(fit, a.value.value, b.value.value, n_id, n_shift, "bootstrap", 0)[:3]
             points.append(Point(e, a.value.value, b.value.value, *er, in_population=e.id in members))
-        notes = []
-        if fit is None:
-            notes.append(
-                f"No baseline trend: fewer than {MIN_FIT} supervised {training_set} models at distinct accuracies in "
-                "this store on this pair."
-            )
+        notes = [] if fit is not None else [no_trend_note(shifted.info.get("training_set"))]
         records = [c.record for _, a, b in cells for c in (a, b)]
         values = [c.value for _, a, b in cells for c in (a, b)]
         prot = {
@@ -202,8 +229,32 @@ def from_store(data: ReportData, skip: set[str]) -> list[ShiftPlot]:
         }
         trend = Trend(fit.predict, label) if fit else None
         spec = f"{shifted.spec} vs {ref.spec}"
-        plots.append(ShiftPlot(shifted.label, ref.label, points, trend, [], prot, notes, records, values, spec))
+        plots.append(ShiftPlot(shifted.label, ref.label, points, trend, [], prot, notes, records, values, spec,
+                               fit, [shifted]))  # fmt: skip
     return plots
+
+
+def trend_for(data: ReportData, shifted: Condition) -> ShiftPlot | None:
+    """The effective-robustness plot data of a condition: this section's plot that draws it, or (for a condition
+    this section does not draw, such as a diagnostic set that names an in-distribution set) the same store fit on
+    its pair, without points; None when the condition has no in-distribution set in the store.
+
+    Example:
+        >>> trend_for(ReportData([]), Condition("factorworld", None, "native", {})) is None
+        True
+
+    """
+    for plot in EffectiveRobustnessSection().analyse(data)[0]:
+        if shifted in plot.shifted:
+            return plot
+    ref = in_distribution(data, shifted)
+    if ref is None:
+        return None
+    fit, label, _, _ = store_fit(data, shifted, ref)
+    prot = {"fit": describe_fit(fit, label) if fit else "none", "in-distribution axis": f"top1 on {ref.label}"}
+    notes = [] if fit is not None else [no_trend_note(shifted.info.get("training_set"))]
+    trend = Trend(fit.predict, label) if fit else None
+    return ShiftPlot(shifted.label, ref.label, [], trend, [], prot, notes, fit=fit, shifted=[shifted])
 
 
 class EffectiveRobustnessSection(Section):
