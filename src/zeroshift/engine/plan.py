@@ -209,7 +209,8 @@ def check_shift_needs(cond: Any) -> None:
 
 def check_item(item: PlanItem, resolve: Callable[..., Any], n_boot: int) -> None:
     """Check one item before any work: the condition, what its shift reads (:func:`check_shift_needs`), each group's
-    parameters and applicability, and the data of every related condition the groups declared (raises UsageError/SpecError/DatasetError with one line).
+    parameters and applicability, and the data of every related condition the groups declared (raises
+    UsageError/SpecError/DatasetError with one line).
     """
     from zeroshift.engine.relations import related_spec
 
