@@ -177,6 +177,15 @@ class ArtefactKind:
         """The kind's parameters with defaults, every given value checked."""
         return resolve_params(f"artefact {self.name}", self.params, given)
 
+    def bank_fingerprint(self, scope: Any, params: Mapping[str, Any]) -> str:
+        """The fingerprint naming this kind's bank for a condition: its ``fingerprint`` and the model's (left out
+        when ``per_model`` is False: rows shared by every model).
+        """
+        from zeroshift.specs import fingerprint
+
+        model = {"model": scope.model_fingerprint} if self.per_model else {}
+        return fingerprint({**model, **self.fingerprint(scope, params)})
+
 
 #: every artefact kind, by name
 kinds: Registry[ArtefactKind] = Registry("artefact kind")

@@ -33,7 +33,6 @@ from zeroshift.engine.options import RunOptions, autocast_dtype
 from zeroshift.engine.progress import progress_bar
 from zeroshift.errors import UsageError
 from zeroshift.shifts import per_image_seed
-from zeroshift.specs import fingerprint
 
 #: conditions needing at most this many images are loaded in the encoding process: a loader pool's start-up
 #: (a fork per worker and its first batch) outweighs its parallelism there (3.9 s -> 0.8 s per 100-image
@@ -140,8 +139,7 @@ class Producer:
     def bank_fingerprint(self, scope: Any, request: Request) -> str:
         """The fingerprint naming ``request``'s bank for the condition (read-only: nothing is loaded or written)."""
         # a kind computed from the images alone (per_model=False) is shared by every model
-        model = {"model": scope.model_fingerprint} if request.kind.per_model else {}
-        return fingerprint({**model, **request.kind.fingerprint(scope, request.kwargs)})
+        return request.kind.bank_fingerprint(scope, request.kwargs)
 
     def lacking(self, scope: Any, request: Request, keys: Sequence[str]) -> list[str]:
         """The content keys ``request``'s bank has neither a row nor a failure for, read from the chunks' sidecars
