@@ -114,6 +114,11 @@ class ImageBatch(Protocol):
     def classifier(self) -> Any:
         """The model's differentiable classifier over the label space (for kinds with ``grad``)."""
 
+    def autocast(self) -> Any:
+        """The autocast context of the pass's encoder forward (the run's precision on its device), for kinds that
+        run their own forward pass: their rows are then taken in the precision the record states.
+        """
+
 
 @dataclass(frozen=True)
 class ArtefactKind:
