@@ -134,3 +134,13 @@ def test_a_bad_depth_source_fails_up_front_with_one_line(tmp_path, depth, messag
     assert "Traceback" not in proc.stderr
     assert not list((tmp_path / "cache").rglob("chunk-*")), "an image was encoded before the check"
     assert not (tmp_path / "r.db").exists() or Store(str(tmp_path / "r.db")).count() == 0
+
+
+def test_an_unknown_3d_corruption_is_one_line_with_a_suggestion(tmp_path):
+    proc = zeroshift("run", "-m", MODEL, "-b", "factorworld(n=8)", "--shift", "corruption3d(name='fog3d', severity=1, "
+                     "depth='factorworld')", "--store", str(tmp_path / "r.db"), "--no-progress",
+                     env={"ZEROSHIFT_CACHE": str(tmp_path / "cache")})  # fmt: skip
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "unknown 3D corruption 'fog3d'; did you mean 'fog_3d'?" in lines[0], proc.stderr
+    assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").rglob("chunk-*"))
