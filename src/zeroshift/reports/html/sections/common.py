@@ -167,10 +167,12 @@ class FamilyContrast:
 
         return None if self.p is None else self.p < ALPHA
 
-    def listed(self) -> str:
-        """``CNN 0.210 (3 models), ViT 0.150 (1 model)``."""
-        return ", ".join(f"{f} {fmt(v)} ({self.sizes[f]} model{'s' if self.sizes[f] != 1 else ''})"
-                         for f, v in self.means.items())  # fmt: skip
+    def listed(self, order: Iterable[str] | None = None) -> str:
+        """``CNN 0.210 (3 models), ViT 0.150 (1 model)``: largest mean first, or the families in ``order`` first."""
+        first = [f for f in order or () if f in self.means]
+        families = first + [f for f in self.means if f not in first]
+        return ", ".join(f"{f} {fmt(self.means[f])} ({self.sizes[f]} model{'s' if self.sizes[f] != 1 else ''})"
+                         for f in families)  # fmt: skip
 
     def verdict(self) -> str:
         """The test's result in words."""
@@ -189,6 +191,8 @@ def family_contrast(values: Mapping[str, Sequence[float]]) -> FamilyContrast | N
         >>> c = family_contrast({"ViT": [0.1, 0.2, 0.0], "CNN": [0.5, 0.5, 0.6, 0.6]})
         >>> c.listed(), round(c.spread, 6), round(c.p * 35, 6), c.significant  # 1 of the 35 assignments
         ('CNN 0.550 (4 models), ViT 0.100 (3 models)', 0.45, 1.0, True)
+        >>> c.listed(order=["ViT"])
+        'ViT 0.100 (3 models), CNN 0.550 (4 models)'
         >>> family_contrast({"CNN": [0.3, 0.4, 0.5], "ViT": [0.1, 0.2, 0.0]}).verdict()  # 2 of 20 at best
         'too few models for a permutation test to reach p < 0.05'
 

@@ -205,7 +205,7 @@ class CorrespondenceSection(Section):
             bins = {n: c for n in per if n != HEADLINE and (c := family_contrast(per[n])) is not None}
             widest = max(bins, key=lambda n: bins[n].spread, default=None)
             if widest is not None:
-                text += f"; the families differ most in {metric_label(widest)}: {bins[widest].listed()}"
+                text += f"; the families differ most in {metric_label(widest)}: {bins[widest].listed(contrast.means)}"
             text += f" ({contrast.verdict()})."
             out.append(
                 Finding(

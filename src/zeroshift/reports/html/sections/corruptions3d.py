@@ -354,7 +354,7 @@ class Corruption3DSection(Section):
             )
             two_d = family_contrast(_per_model(data, base, "2D"))
             if two_d is not None:
-                text += f"; the 2D corruptions they resemble: {two_d.listed()}"
+                text += f"; the 2D corruptions they resemble: {two_d.listed(contrast.means)}"
             text += f" ({contrast.verdict()})."
             out.append(
                 Finding(
