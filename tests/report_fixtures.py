@@ -391,3 +391,43 @@ def retrieval_records(
         ]
         out.append(_record(m[0], _info(m), benchmark, shift, "none", metrics))
     return out
+
+
+# --- 3D awareness: CNN and ViT encoders under 3D and 2D corruptions, and keypoint transfer --------------------------
+
+FW64 = "factorworld(n=64, seed=0)"
+PAIRS = "factorworld_pairs(n=32, seed=0)"
+#: model -> family, clean top-1, fog_3d at severities 3 and 5, near_focus at 5, fog (2D) at 3 and 5, defocus_blur
+#: (2D) at 5, then PCK@0.10 overall, in rotation bin 0-45 and in bin 90-135; round numbers so that every expected
+#: value of the tests is a hand computation
+THREE_D = {
+    "synthetic:cnn-1": ("CNN", 0.80, 0.60, 0.40, 0.50, 0.70, 0.50, 0.60, 0.40, 0.60, 0.20),
+    "synthetic:cnn-2": ("CNN", 0.70, 0.50, 0.30, 0.30, 0.60, 0.40, 0.50, 0.30, 0.50, 0.10),
+    "synthetic:cnn-3": ("CNN", 0.90, 0.70, 0.40, 0.60, 0.80, 0.60, 0.70, 0.45, 0.70, 0.30),
+    "synthetic:cnn-4": ("CNN", 0.60, 0.40, 0.20, 0.40, 0.50, 0.30, 0.40, 0.20, 0.40, 0.00),
+    "synthetic:vit-1": ("ViT", 0.70, 0.65, 0.55, 0.60, 0.60, 0.50, 0.55, 0.70, 0.80, 0.50),
+    "synthetic:vit-2": ("ViT", 0.60, 0.55, 0.45, 0.50, 0.50, 0.40, 0.45, 0.80, 0.90, 0.60),
+    "synthetic:vit-3": ("ViT", 0.80, 0.70, 0.70, 0.60, 0.70, 0.60, 0.65, 0.60, 0.70, 0.40),
+}
+
+
+def three_d_records() -> list[RunRecord]:
+    """SYNTHETIC TEST FIXTURES for the 3D-awareness sections: four CNN and three ViT zero-shot models (values in
+    :data:`THREE_D`), clean and under 3D and 2D corruptions on one FactorWorld split, and their keypoint transfer."""
+    fog3d = "corruption3d(depth='factorworld', name='fog_3d', severity={})"
+    near = "corruption3d(depth='factorworld', name='near_focus', severity=5)"
+    fog = "corruption(name='fog', severity={})"
+    blur = "corruption(name='defocus_blur', severity=5)"
+    out = []
+    for model, (family, clean, f3, f5, n5, g3, g5, b5, pck, low, high) in THREE_D.items():
+        info = _info((model, "zero_shot", family, "FactorWorld-diverse", 10_000, "contrastive", clean, 0.0))
+        for shift, value in ((None, clean), (fog3d.format(3), f3), (fog3d.format(5), f5), (near, n5),
+                             (fog.format(3), g3), (fog.format(5), g5), (blur, b5)):  # fmt: skip
+            out.append(_record(model, info, FW64, shift, "native", [MetricValue("top1", value, True)]))
+        pcks = [
+            MetricValue("pck@0.10", pck, True, pck - 0.05, pck + 0.05),
+            MetricValue("pck@0.10[rotation_bin=0-45]", low, True),
+            MetricValue("pck@0.10[rotation_bin=90-135]", high, True),
+        ]
+        out.append(_record(model, info, PAIRS, None, "none", pcks))
+    return out

@@ -154,3 +154,30 @@ def test_spair_by_path_records_viewpoint_bins_and_category_means(tmp_path):
     names = {m.name for m in record.metrics}
     assert {"pck@0.10[viewpoint_variation=0]", "pck@0.10[category=cat]", "pck@0.10_category_mean"} <= names
     assert record.protocol["correspondence"]["pairs"]["normaliser"] == "max side of the target bndbox (PCK@bbox)"
+
+
+@pytest.mark.parametrize(("precision", "autocast_dtype"), [("auto", None), ("bf16", torch.bfloat16)])
+def test_the_dense_pass_runs_in_the_precision_the_record_states(tmp_path, monkeypatch, precision, autocast_dtype):
+    """The dense features are taken under the encoder pass's autocast: what encode_dense sees is the precision the
+    record states (auto on the CPU: fp32, no autocast; bf16 asked for: bf16 autocast on the CPU too)."""
+    from zeroshift.engine.plan import PlanItem
+    from zeroshift.engine.runner import Runner, RunOptions
+    from zeroshift.models.zoo import ZooModel
+    from zeroshift.specs import RunSpec
+
+    seen: list[tuple[bool, torch.dtype | None]] = []
+    encode_dense = ZooModel.encode_dense
+
+    def spied(self, pixels, layer=-1):
+        enabled = torch.is_autocast_enabled("cpu")
+        seen.append((enabled, torch.get_autocast_dtype("cpu") if enabled else None))
+        return encode_dense(self, pixels, layer)
+
+    monkeypatch.setattr(ZooModel, "encode_dense", spied)
+    runner = Runner(RunOptions(cache_dir=tmp_path / "c", workers=0, bootstrap=0, device="cpu", precision=precision))
+    record = runner.run(PlanItem(RunSpec.make(MODEL, "factorworld_pairs(n=4, seed=3)"), ("correspondence",)))
+    assert seen and set(seen) == {(autocast_dtype is not None, autocast_dtype)}
+    stated = {"auto": "fp32", "bf16": "bf16"}[precision]
+    assert record.protocol["precision"]["encode"] == stated
+    assert record.protocol["correspondence"]["dense"]["precision"] == stated
+    assert 0.0 <= record.metric("pck@0.10").value <= 1.0

@@ -100,3 +100,47 @@ def test_a_rerun_and_another_model_read_the_depth_maps_from_the_cache(store):
     # the maps do not depend on the model: the second model finds them under the same fingerprint
     assert depth["from_cache"] == 16 and depth["encoded"] == 0 and depth["fingerprint"] == depth_first["fingerprint"]
     assert other.counts["encoded"] == 16  # its own features are encoded
+
+
+# --- a bad depth source is one line and exit code 2 before any image is encoded -----------------------------------
+def _clip_folder(folder: Path) -> Path:
+    import transformers
+
+    transformers.CLIPConfig().save_pretrained(folder)  # a transformers folder, but not a depth model
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("depth", "message"),
+    [
+        ("dpt:{tmp}/tiny-clip", "holds a 'clip' model, not a depth model (depth models: depth_anything, dpt)"),
+        ("dpt:no-such-org/no-such-depth-model", "could not load 'no-such-org/no-such-depth-model' from the hub"),
+        ("folder(path='{tmp}/maps')", "has no map for 8 of 8 images (first: "),
+    ],
+    ids=["not-a-depth-model", "unknown-hub-id-offline", "folder-missing-maps"],
+)
+def test_a_bad_depth_source_fails_up_front_with_one_line(tmp_path, depth, message):
+    _clip_folder(tmp_path / "tiny-clip")
+    (tmp_path / "maps").mkdir()
+    env = {"ZEROSHIFT_CACHE": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    bad = f"corruption3d(name='fog_3d', severity=1, depth=\"{depth.format(tmp=tmp_path)}\")"
+    # a depth-free corruption planned first: it would encode 8 images if the bad source were found only when reached
+    proc = zeroshift("run", "-m", MODEL, "-b", "factorworld(n=8)", "--shift", "corruption3d(name='iso_noise', "
+                     "severity=1)", "--shift", bad, "--store", str(tmp_path / "r.db"), "--no-progress", "--workers",
+                     "0", env=env)  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not list((tmp_path / "cache").rglob("chunk-*")), "an image was encoded before the check"
+    assert not (tmp_path / "r.db").exists() or Store(str(tmp_path / "r.db")).count() == 0
+
+
+def test_an_unknown_3d_corruption_is_one_line_with_a_suggestion(tmp_path):
+    proc = zeroshift("run", "-m", MODEL, "-b", "factorworld(n=8)", "--shift", "corruption3d(name='fog3d', severity=1, "
+                     "depth='factorworld')", "--store", str(tmp_path / "r.db"), "--no-progress",
+                     env={"ZEROSHIFT_CACHE": str(tmp_path / "cache")})  # fmt: skip
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "unknown 3D corruption 'fog3d'; did you mean 'fog_3d'?" in lines[0], proc.stderr
+    assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").rglob("chunk-*"))

@@ -91,3 +91,44 @@ def test_a_depth_models_maps_are_cached_and_shared_by_models_of_one_geometry(tmp
     cached = bank.get(dataset.content_keys()[:4])
     expected = depth_source(f"dpt:{folder}").load().predict(pixels)
     assert torch.allclose(cached, torch.from_numpy(expected), atol=1e-5)
+
+
+def test_a_changed_depth_map_file_changes_the_key_of_the_maps_and_of_the_shifted_features(tmp_path):
+    """Folder maps are keyed by each map file's size and mtime (as image files are): a map rewritten is read
+    again, and the features of the shifted pixels, which follow the maps, are taken again."""
+    import os
+
+    import numpy as np
+
+    from zeroshift.data import make_benchmark
+
+    bench = "factorworld(n=4)"
+    dataset = make_benchmark(bench, None).dataset()
+    maps = tmp_path / "maps"
+    for sid in dataset.sample_ids:
+        (maps / sid).parent.mkdir(parents=True, exist_ok=True)
+        np.save(maps / f"{sid}.npy", np.full((64, 64), 0.05))
+    shift = f"corruption3d(name='fog_3d', severity=5, depth=\"folder(path='{maps}', kind='depth')\")"
+
+    def run():
+        runner = Runner(RunOptions(cache_dir=tmp_path / "c", workers=0, bootstrap=0))
+        record = runner.run(RunSpec.make("zoo:sup-cnn-tiny", bench, shift))
+        depth = [r for r in record.counts["related"] if r["artefact"] == "depth"]
+        return runner, record, depth[0] if depth else None
+
+    _, first, depth_first = run()
+    _, again, depth_again = run()
+    # unchanged maps: the shifted features come from the cache, so the maps are not even read
+    assert depth_first["encoded"] == 4 and again.counts["encoded_total"] == 0 and depth_again is None
+    assert again.fingerprints == first.fingerprints
+    changed_map = maps / f"{dataset.sample_ids[0]}.npy"
+    before = changed_map.stat()
+    np.save(changed_map, np.full((64, 64), 0.5))  # the same size: only the mtime tells
+    os.utime(changed_map, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
+    assert changed_map.stat().st_size == before.st_size
+    runner, changed, depth_changed = run()
+    assert depth_changed["fingerprint"] != depth_first["fingerprint"] and depth_changed["encoded"] == 4
+    assert changed.counts["encoded"] == 4  # the shifted features are taken again, on the new fog
+    assert changed.fingerprints != first.fingerprints
+    rows = runner.cache.bank("depth", depth_changed["fingerprint"], {}).get(dataset.content_keys())
+    assert torch.all(rows[0] == 0.5) and torch.allclose(rows[1:], torch.tensor(0.05))

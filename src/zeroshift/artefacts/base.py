@@ -114,6 +114,11 @@ class ImageBatch(Protocol):
     def classifier(self) -> Any:
         """The model's differentiable classifier over the label space (for kinds with ``grad``)."""
 
+    def autocast(self) -> Any:
+        """The autocast context of the pass's encoder forward (the run's precision on its device), for kinds that
+        run their own forward pass: their rows are then taken in the precision the record states.
+        """
+
 
 @dataclass(frozen=True)
 class ArtefactKind:
@@ -176,6 +181,15 @@ class ArtefactKind:
     def resolve(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """The kind's parameters with defaults, every given value checked."""
         return resolve_params(f"artefact {self.name}", self.params, given)
+
+    def bank_fingerprint(self, scope: Any, params: Mapping[str, Any]) -> str:
+        """The fingerprint naming this kind's bank for a condition: its ``fingerprint`` and the model's (left out
+        when ``per_model`` is False: rows shared by every model).
+        """
+        from zeroshift.specs import fingerprint
+
+        model = {"model": scope.model_fingerprint} if self.per_model else {}
+        return fingerprint({**model, **self.fingerprint(scope, params)})
 
 
 #: every artefact kind, by name

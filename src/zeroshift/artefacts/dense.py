@@ -2,10 +2,12 @@
 
 Beside ``local`` (GL-MCM's patch embeddings in the joint space, taken in the shared forward pass), ``dense`` holds
 :meth:`~zeroshift.models.base.ZeroShotModel.encode_dense` maps ``(C, h, w)`` of one block or stage (``layer``, a
-negative index), before any final norm or projection, not normalised, stored as float16. Correspondence needs the
-whole image, so the rows are taken on the **letterboxed** input of :class:`~zeroshift.models.dense.DenseGeometry`
-(the kind declares its own ``geometry``; the engine produces it in a pass of its own) rather than the model's
-classification crop. The fingerprint names the model, the pixels (shift, seed), the layer and the geometry.
+negative index), before any final norm or projection, not normalised, stored as float16. They are computed under
+the encoder pass's autocast (``ImageBatch.autocast``: the run's precision, which the record states and the fingerprint
+names). Correspondence needs the whole image, so the rows are taken on the **letterboxed** input of
+:class:`~zeroshift.models.dense.DenseGeometry` (the kind declares its own ``geometry``; the engine produces it in a
+pass of its own) rather than the model's classification crop. The fingerprint names the model, the pixels (shift,
+seed), the precision, the layer and the geometry.
 
 Example:
     >>> kind = kinds.get("dense")
@@ -70,9 +72,10 @@ def _compute(batch: Any, params: Mapping[str, Any]) -> Any:
     import torch
 
     model = batch.model
-    with torch.inference_mode():
+    # the encoder pass's precision: under bf16/fp16 autocast on a GPU (or when asked), fp32 otherwise
+    with torch.inference_mode(), batch.autocast():
         maps = model.encode_dense(model.preprocess.normalize(batch.pixels), layer=int(params["layer"]))
-    return maps.to(torch.float16).cpu()
+    return maps.float().to(torch.float16).cpu()
 
 
 def _check(scope: Any, params: Mapping[str, Any]) -> None:
@@ -106,6 +109,8 @@ def _protocol(scope: Any, params: Mapping[str, Any], fp: str) -> dict[str, Any]:
         **_layer_record(dense, int(params["layer"])),
         "geometry": _letterbox_record(int(dense["input_side"])),
         "storage": STORAGE,
+        "precision": scope.precision,
+        "autocast": "the encoder pass's: --precision (auto: bf16 autocast on GPU, fp32 on CPU)",
         "cache": "dense/" + fp,
     }
 

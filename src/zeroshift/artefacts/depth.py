@@ -4,7 +4,8 @@ A shift that reads depth (``corruption3d``) declares ``{"depth": {"source": ...}
 produces the maps of the **clean** images before it loads the shifted pixels and hands each map to the shift as
 ``ShiftContext.params["depth"]``. The rows do not depend on the evaluated model (``per_model=False``): the bank's
 fingerprint is the depth source's identity (:meth:`zeroshift.depth.base.DepthSource.identity`: FactorWorld's
-generator and depth definition, a folder's path and conversion, a depth model's weights), the size the maps are
+generator and depth definition, a folder's path and conversion, a depth model's weights), for a folder the size and
+mtime of every map file it reads (:meth:`zeroshift.depth.base.DepthSource.maps_key`), the size the maps are
 aligned to (the model's input geometry, never its weights) and, per row, the image's content key. So the maps of a
 dataset are computed once per source and geometry and every model of that geometry reads the same rows.
 
@@ -70,7 +71,9 @@ def geometry(scope: Any) -> dict[str, Any]:
 
 def _fingerprint(scope: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     source = depth_source(params["source"])
-    return {"what": "depth (3DCC units)", "source": source.identity(), "geometry": geometry(scope)}
+    out = {"what": "depth (3DCC units)", "source": source.identity(), "geometry": geometry(scope)}
+    maps = source.maps_key(scope.dataset)
+    return out if maps is None else {**out, "maps": maps}
 
 
 def _check(scope: Any, params: Mapping[str, Any]) -> None:

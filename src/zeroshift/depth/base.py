@@ -5,8 +5,8 @@ Three kinds exist (registered in :mod:`zeroshift.depth`): a monocular depth mode
 images (``folder(path=...)``) and FactorWorld's exact depth (``factorworld``), both looked up by sample. Each
 gives maps in 3DCC depth units (:mod:`zeroshift.depth.convert`) through one producer,
 :meth:`DepthSource.rows`, that an engine can wrap as a cached per-image artefact: the artefact's fingerprint is
-:meth:`DepthSource.identity` plus, per row, the image's content key (and, for a model, the geometry that made the
-pixels).
+:meth:`DepthSource.identity` and :meth:`DepthSource.maps_key` (a folder's map files) plus, per row, the image's
+content key (and, for a model, the geometry that made the pixels).
 
 Example:
     >>> from zeroshift.depth import parse_depth_source
@@ -49,6 +49,14 @@ class DepthSource(ABC):
     def protocol(self) -> dict[str, Any]:
         """The choices behind the maps, recorded with every run."""
         return {"depth_source": self.canonical, "units": "3DCC depth (larger = farther, far limit 0.5)"}
+
+    def maps_key(self, dataset: Dataset) -> str | None:
+        """What the maps of ``dataset`` depend on beyond :meth:`identity` and the images (None: nothing).
+
+        A folder of maps answers a digest of every map file's path, size and mtime, so a changed map file changes
+        the cache fingerprint of the maps.
+        """
+        return None
 
     def check(self, dataset: Dataset) -> None:  # noqa: B027 - most sources can serve any dataset
         """Raise a UsageError before any work when this source cannot give maps for ``dataset``."""

@@ -11,7 +11,8 @@ values are:
   maps: ``scale=1/8000``), clamped to the far limit 0.5;
 * ``metric``: metres (:func:`zeroshift.depth.convert.depth_from_metric`).
 
-:meth:`FolderDepth.check` lists every sample up front and names how many maps are missing and the first one.
+:meth:`FolderDepth.check` lists every sample up front and names how many maps are missing and the first one; the
+maps' cache fingerprint includes every map file's size and mtime (:meth:`FolderDepth.maps_key`).
 
 Example:
     >>> import tempfile, numpy as np
@@ -30,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,8 +79,16 @@ class FolderDepth(DepthSource):
         return CallSpec.make("folder", path=str(self.root), kind=self.kind, scale=self.scale).canonical
 
     def identity(self) -> dict[str, Any]:
-        """The folder, the kind and the scale; each row adds its map file's size and mtime (:meth:`row_key`)."""
+        """The folder, the kind and the scale (the map files themselves: :meth:`maps_key`)."""
         return {"source": "folder", "path": str(self.root), "kind": self.kind, "scale": self.scale}
+
+    def maps_key(self, dataset: Dataset) -> str:
+        """A digest of every sample's :meth:`row_key` (map path, size, mtime): a map file rewritten, replaced or
+        touched changes it, and with it the cache fingerprint of the maps (as an image file's size and mtime key its
+        rows: ``Dataset.content_key``).
+        """
+        keys = "\n".join(self.row_key(s) for s in dataset.sample_ids)
+        return hashlib.sha256(keys.encode()).hexdigest()[:24]
 
     @property
     def protocol(self) -> dict[str, Any]:  # noqa: D102

@@ -99,6 +99,7 @@ class ModelDepth(DepthSource):
         if unknown:
             raise SpecError(f"depth model {scheme}:{name}: unknown option {unknown[0]!r} (known: {', '.join(OPTIONS)})")
         self._model: DepthModel | None = None
+        self._checked = False
 
     @classmethod
     def from_spec(cls, scheme: str, rest: str) -> ModelDepth:
@@ -144,6 +145,16 @@ class ModelDepth(DepthSource):
             }[self._model.output]
         return out
 
+    def check(self, dataset: Dataset) -> None:
+        """Before any work: the folder or hub id must hold a depth model's config (ModelLoadError, one line).
+
+        Only the config is read (from the folder, or the hub or the local HF cache for a hub id), never the
+        weights; the planner calls this through the ``depth`` artefact's check of a ``corruption3d`` shift.
+        """
+        if self._model is None and not self._checked:
+            depth_config(self.scheme_name, self.name, self.local, self.options)
+            self._checked = True
+
     def load(self) -> DepthModel:
         """Load the model once (CPU); ModelLoadError with one line when the folder or id is not a depth model."""
         if self._model is None:
@@ -171,15 +182,31 @@ def _output_kind(config: Any, entry: dict[str, Any]) -> str:
     return entry["outputs"][value]
 
 
-def load_depth_model(scheme: str, name: str, local: bool, options: dict[str, str]) -> DepthModel:
-    """Load a transformers depth model and its image processor (see the module docstring)."""
-    import transformers
-
-    spec = f"{scheme}:{name}"
+def _load_kwargs(local: bool, options: dict[str, str]) -> dict[str, Any]:
     trust = options.get("trust_remote_code", "false").lower() in ("1", "true", "yes")
     kwargs: dict[str, Any] = {"local_files_only": local, "trust_remote_code": trust}
     if "revision" in options:
         kwargs["revision"] = options["revision"]
+    return kwargs
+
+
+def depth_config(scheme: str, name: str, local: bool, options: dict[str, str]) -> tuple[Any, str]:
+    """The transformers config of a depth model and its output kind (``inverse`` or ``metric``), without weights.
+
+    Raises ModelLoadError with one line when the folder is missing, holds no config, holds another kind of model,
+    or a hub id cannot be reached (offline and not in the local HF cache).
+
+    Example:
+        >>> depth_config("dpt", "/no/such/folder", True, {})
+        Traceback (most recent call last):
+        ...
+        zeroshift.errors.ModelLoadError: dpt:/no/such/folder: no depth model folder at /no/such/folder
+
+    """
+    import transformers
+
+    spec = f"{scheme}:{name}"
+    kwargs = _load_kwargs(local, options)
     if local and not os.path.isdir(name):
         raise ModelLoadError(f"{spec}: no depth model folder at {name}")
     try:
@@ -202,7 +229,16 @@ def load_depth_model(scheme: str, name: str, local: bool, options: dict[str, str
         )
     if entry["scheme"] != scheme:
         raise ModelLoadError(f"{spec}: {name} holds a {config.model_type!r} model; name it {entry['scheme']}:{name}")
-    output = _output_kind(config, entry)
+    return config, _output_kind(config, entry)
+
+
+def load_depth_model(scheme: str, name: str, local: bool, options: dict[str, str]) -> DepthModel:
+    """Load a transformers depth model and its image processor (see the module docstring)."""
+    import transformers
+
+    spec = f"{scheme}:{name}"
+    kwargs = _load_kwargs(local, options)
+    config, output = depth_config(scheme, name, local, options)
     quiet = transformers.utils.logging.is_progress_bar_enabled()
     transformers.utils.logging.disable_progress_bar()
     try:

@@ -98,12 +98,26 @@ class Condition:
                     "space": self.label_space.fingerprint_data if "label_space" in depends else None,
                 }
             )
-        return {
+        out = {
             "model": self.handle.fingerprint,
             "shift": shift.cache_key if shift else None,
             "seed": self.seed if shift else None,
             "attack_head": attack_head,
         }
+        if shift is not None and shift.needs():
+            out["reads"] = self.reads_fingerprint
+        return out
+
+    @cached_property
+    def reads_fingerprint(self) -> dict[str, str]:
+        """The bank fingerprints of what the shift reads of the clean images (``Shift.needs``: a 3D corruption's
+        depth maps): the shifted pixels depend on them, so a depth map that changes (a folder's map file, a depth
+        model's weights) changes the key of the features taken on the shifted pixels.
+        """
+        from zeroshift.artefacts import kinds
+
+        needs = self.shift.needs() if self.shift is not None else {}
+        return {name: kinds.get(name).bank_fingerprint(self, kinds.get(name).resolve(p)) for name, p in needs.items()}
 
     def describe(self) -> dict[str, Any]:
         """The structured fields of every record of this condition (``RunRecord.condition``)."""

@@ -96,6 +96,25 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[effective_precision(precision, device.type)]
 
 
+def autocast(precision: str, device: torch.device) -> torch.autocast:
+    """The autocast context images are encoded under: the precision's dtype on the device, disabled for fp32.
+
+    Every forward pass of an encoding pass runs under it (the shared encoder forward, attacks, and the kinds that
+    run their own forward, such as dense features), so the precision a record states is the one that ran.
+
+    Example:
+        >>> with autocast("bf16", torch.device("cpu")):
+        ...     torch.get_autocast_dtype("cpu"), torch.is_autocast_enabled("cpu")
+        (torch.bfloat16, True)
+        >>> with autocast("auto", torch.device("cpu")):
+        ...     torch.is_autocast_enabled("cpu")
+        False
+
+    """
+    dtype = autocast_dtype(precision, device)
+    return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+
+
 def effective_precision(precision: str, device_type: str) -> str:
     """What a precision setting means on a device: ``auto`` is bf16 on GPU and fp32 on CPU.
 

@@ -184,15 +184,40 @@ def servable(
     return kept, notes
 
 
+def check_shift_needs(cond: Any) -> None:
+    """Check what a shift reads of the clean images (``Shift.needs``) with each artefact kind's own check, before
+    any image is encoded: a 3D corruption's depth source (a folder missing maps, a folder or hub id that is not a
+    depth model) fails here with one line, not after the runs planned before it.
+
+    Example:
+        >>> from zeroshift.engine.runner import Runner
+        >>> from zeroshift.specs import RunSpec
+        >>> shift = "corruption3d(name='fog_3d', severity=1, depth='dpt:/no/such/model')"
+        >>> check_shift_needs(Runner().resolve(RunSpec.make("zoo:sup-cnn-tiny", "factorworld(n=4)", shift)))
+        Traceback (most recent call last):
+        ...
+        zeroshift.errors.ModelLoadError: dpt:/no/such/model: no depth model folder at /no/such/model
+
+    """
+    from zeroshift.artefacts import kinds
+
+    for name, params in cond.shift.needs().items():
+        kind = kinds.get(name)
+        if kind.check is not None:
+            kind.check(cond, kind.resolve(params))
+
+
 def check_item(item: PlanItem, resolve: Callable[..., Any], n_boot: int) -> None:
-    """Check one item before any work: the condition, each group's parameters and applicability, and the data of
-    every related condition the groups declared (raises UsageError/SpecError/DatasetError with one line).
+    """Check one item before any work: the condition, what its shift reads (:func:`check_shift_needs`), each group's
+    parameters and applicability, and the data of every related condition the groups declared (raises
+    UsageError/SpecError/DatasetError with one line).
     """
     from zeroshift.engine.relations import related_spec
 
     cond = resolve(item.spec)
     if cond.shift is not None:
         cond.shift.check_condition(cond.benchmark, cond.dataset)
+        check_shift_needs(cond)
     kept = item.resolved(cond.benchmark, cond.shift, n_boot)
     if not SCORING[getattr(adapters.get(cond.handle.spec.scheme), "kind", "zero_shot")].get("encoder", True):
         # the backend declares it without loading the model: only an encoder-less model (an LMM) reads its facts here

@@ -29,11 +29,10 @@ from zeroshift.core.outputs import ArtefactRows
 from zeroshift.core.vectors import Cache, VectorBank, missing_keys
 from zeroshift.engine.classifier import Classifier
 from zeroshift.engine.loader import PixelDataset, default_workers, make_loader
-from zeroshift.engine.options import RunOptions, autocast_dtype
+from zeroshift.engine.options import RunOptions, autocast
 from zeroshift.engine.progress import progress_bar
 from zeroshift.errors import UsageError
 from zeroshift.shifts import per_image_seed
-from zeroshift.specs import fingerprint
 
 #: conditions needing at most this many images are loaded in the encoding process: a loader pool's start-up
 #: (a fork per worker and its first batch) outweighs its parallelism there (3.9 s -> 0.8 s per 100-image
@@ -124,6 +123,9 @@ class _Batch:
     def fingerprint(self, kind: str) -> str:
         return self._fps[kind]
 
+    def autocast(self) -> Any:
+        return autocast(self.scope.precision, self.pixels.device)
+
 
 class Producer:
     """Computes and caches artefact rows (see the module docstring)."""
@@ -140,8 +142,7 @@ class Producer:
     def bank_fingerprint(self, scope: Any, request: Request) -> str:
         """The fingerprint naming ``request``'s bank for the condition (read-only: nothing is loaded or written)."""
         # a kind computed from the images alone (per_model=False) is shared by every model
-        model = {"model": scope.model_fingerprint} if request.kind.per_model else {}
-        return fingerprint({**model, **request.kind.fingerprint(scope, request.kwargs)})
+        return request.kind.bank_fingerprint(scope, request.kwargs)
 
     def lacking(self, scope: Any, request: Request, keys: Sequence[str]) -> list[str]:
         """The content keys ``request``'s bank has neither a row nor a failure for, read from the chunks' sidecars
@@ -253,7 +254,6 @@ class Producer:
         reads = set().union(*(r.kind.reads for r in banks if not r.kind.grad))
         if "local" in reads and not model.supports_local:
             raise UsageError(f"{scope.handle.spec} exposes no patch embeddings (needed for GL-MCM)")
-        dtype = autocast_dtype(scope.precision, self.device)
         fps = {r.kind.name: bank.folder.name for r, bank in banks.items()}
         pending: dict[Request, tuple[list[str], list[torch.Tensor], dict[str, str]]] = {r: ([], [], {}) for r in banks}
         last_flush = time.monotonic()
@@ -294,7 +294,7 @@ class Producer:
                         seeds = [
                             per_image_seed(scope.seed, shift.canonical, scope.dataset.sample_ids[i]) for i in indices
                         ]
-                        with torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+                        with view.autocast():
                             x = shift.attack(self.classifier(scope), x, y, seeds, view.shift_params()).detach()
                         view.pixels = x
                     batch_keys = [keys[i] for i in indices]
@@ -302,10 +302,7 @@ class Producer:
                     wanted = {r: [j for j, k in enumerate(batch_keys) if k in missing[r]] for r in banks}
                     needed = set().union(*(r.kind.reads for r in banks if wanted[r] and not r.kind.grad))
                     if needed:
-                        with (
-                            torch.inference_mode(),
-                            torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None),
-                        ):
+                        with torch.inference_mode(), view.autocast():
                             xn = model.preprocess.normalize(x)
                             if "local" in needed:
                                 view.outputs["image"], view.outputs["local"] = model.encode_image_and_local(xn)

@@ -1,6 +1,10 @@
 """3D awareness: geometric correspondence, PCK@0.10 of keypoint transfer by dense-feature matching, per model and
 per bin (rotation, scale, viewpoint variation), one figure per correspondence benchmark (El Banani et al. 2024).
 
+When the store holds models of two or more image-encoder families (``model_info.family``: CNN, ViT...), a second
+figure per benchmark puts the families side by side (mean PCK@0.10 of each family's models, overall and per bin),
+and a finding compares them (:func:`family_pck`).
+
 Values are the ``correspondence`` group's ``pck@0.10`` and ``pck@0.10[bin=level]``; labels come from the group's
 metric declarations, the protocol (matching, normaliser, upsampling, layer, geometry) from the records.
 
@@ -13,11 +17,15 @@ Example:
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from typing import Any
+
+import numpy as np
 
 from zeroshift.metrics.correspondence import level_order, pck_metric_name
 from zeroshift.metrics.group import metric_label
-from zeroshift.reports.html.data import ReportData
+from zeroshift.reports.html.data import Condition, ReportData
+from zeroshift.reports.html.findings import Finding
 from zeroshift.reports.html.section import (
     Figure,
     Requirement,
@@ -27,6 +35,13 @@ from zeroshift.reports.html.section import (
     point,
     protocol,
     row,
+)
+from zeroshift.reports.html.sections.common import (
+    FAMILY_PROTOCOL,
+    by_family,
+    family_contrast,
+    family_series,
+    spread_point,
 )
 from zeroshift.reports.html.sections.common import series as entry_series
 from zeroshift.reports.html.svg import dot_plot
@@ -68,6 +83,36 @@ def _settings(records: list[Any]) -> dict[str, str]:
     return {k: "; ".join(v) for k, v in seen.items()}
 
 
+def family_pck(data: ReportData) -> dict[Condition, dict[str, dict[str, list[float]]]]:
+    """Correspondence condition -> metric (``pck@0.10``, ``pck@0.10[bin=level]``) -> image-encoder family -> the
+    values of its models (each model once, as the six-factor section picks it).
+
+    Example:
+        >>> from zeroshift.metrics.base import MetricValue
+        >>> from zeroshift.results.schema import RunRecord
+        >>> recs = [RunRecord.new(model=m, benchmark="factorworld_pairs(n=8)", shift=None, prompts="openai",
+        ...                       label_space="none", model_info={"family": f},
+        ...                       metrics=[MetricValue("pck@0.10", v, True)])
+        ...         for m, f, v in (("zoo:a", "CNN", 0.2), ("zoo:b", "ViT", 0.5), ("zoo:c", "CNN", 0.4))]
+        >>> [dict(per["pck@0.10"]) for per in family_pck(ReportData(recs)).values()]
+        [{'CNN': [0.2, 0.4], 'ViT': [0.5]}]
+
+    """
+    out: dict[Condition, dict[str, dict[str, list[float]]]] = defaultdict(lambda: defaultdict(dict))
+    found = data.cells(PATTERN)
+    for family, members in by_family(data).items():
+        ids = {e.id for e in members}
+        for e, c, name, cell in found:
+            if e.id in ids and cell.value.value is not None and np.isfinite(cell.value.value):
+                out[c][name].setdefault(family, []).append(float(cell.value.value))
+    return {c: dict(per) for c, per in out.items()}
+
+
+def _figure_id(data: ReportData, condition: Condition, suffix: str = "") -> str:
+    conditions = list(dict.fromkeys(c for _, c, _, _ in data.cells(PATTERN)))
+    return f"correspondence-{conditions.index(condition)}{suffix}"
+
+
 class CorrespondenceSection(Section):
     """PCK@0.10 per model, overall and per bin, for each correspondence benchmark."""
 
@@ -99,7 +144,7 @@ class CorrespondenceSection(Section):
             prot = {**protocol(records), **_settings(records)}
             figures.append(
                 Figure(
-                    id=f"correspondence-{len(figures)}",
+                    id=_figure_id(data, condition),
                     title=f"{condition.label}: {metric_label(HEADLINE)} per bin",
                     svg=dot_plot(
                         [labels[n] for n in names], list(lines.values()), metric_label(HEADLINE), title="PCK@0.10"
@@ -111,7 +156,74 @@ class CorrespondenceSection(Section):
                     wide=True,
                 )
             )
+            families = self._families(data, condition)
+            if families is not None:
+                figures.append(families)
         return SectionContent(figures=figures)
+
+    def _families(self, data: ReportData, condition: Condition) -> Figure | None:
+        """The image-encoder families side by side: mean PCK@0.10 of each family's models, overall and per bin."""
+        per = family_pck(data).get(condition, {})
+        families = sorted({f for by in per.values() for f in by})
+        if len(families) < 2:
+            return None
+        names = sorted(per, key=_order)
+        lines, rows, legend = [], [], []
+        for k, family in enumerate(families):
+            s = family_series(k, family)
+            for name in names:
+                values = per[name].get(family)
+                if values:
+                    s.points[metric_label(name)] = spread_point(values)
+                    rows.append({"condition": condition.label, "family": family, "metric": name,
+                                 "n_models": len(values), "mean": float(np.mean(values)), "min": float(min(values)),
+                                 "max": float(max(values))})  # fmt: skip
+            lines.append(s)
+            legend.append((s.label, s.color))
+        return Figure(
+            id=_figure_id(data, condition, "-families"),
+            title=f"{condition.label}: {metric_label(HEADLINE)} per bin by image-encoder family",
+            svg=dot_plot([metric_label(n) for n in names], lines, metric_label(HEADLINE), title="PCK@0.10 by family"),
+            protocol=dict(FAMILY_PROTOCOL),
+            rows=rows,
+            legend=legend,
+            caption="Higher is better; whiskers span the family's models.",
+            wide=True,
+        )
+
+    def findings(self, data: ReportData) -> list[Finding]:
+        """Per correspondence benchmark with two or more families: which family's dense features transfer keypoints
+        better, overall and in the bin where the families differ most.
+        """
+        out = []
+        for condition, per in family_pck(data).items():
+            contrast = family_contrast(per.get(HEADLINE, {}))
+            if contrast is None:
+                continue
+            text = f"{condition.label}: keypoint transfer ({metric_label(HEADLINE)}) by image-encoder family: "
+            text += contrast.listed()
+            bins = {n: c for n in per if n != HEADLINE and (c := family_contrast(per[n])) is not None}
+            widest = max(bins, key=lambda n: bins[n].spread, default=None)
+            if widest is not None:
+                text += f"; the families differ most in {metric_label(widest)}: {bins[widest].listed(contrast.means)}"
+            text += f" ({contrast.verdict()})."
+            out.append(
+                Finding(
+                    self.name,
+                    text,
+                    figure=_figure_id(data, condition, "-families"),
+                    value=contrast.spread,
+                    significant=contrast.significant,
+                    details={
+                        "condition": condition.label,
+                        "pck": contrast.means,
+                        "models": contrast.sizes,
+                        "p": contrast.p,
+                        "widest_bin": widest,
+                    },  # fmt: skip
+                )
+            )
+        return out
 
     def summary(self, data: ReportData) -> list[SummaryColumn]:
         values: dict[str, Any] = {}

@@ -6,6 +6,9 @@ They are a kind of their own, so the ImageNet-C corruption section, its summary 
 never mix them in. Per clean benchmark this section draws the top-1 of every 3D corruption against severity (0 = the
 clean run) and, per 3D corruption, its mean top-1 over the stored severities next to the same mean for the 2D
 corruption it resembles (``resembles`` in ``corruption3d.yaml``) on the same benchmark, when the store holds it.
+When the store holds models of two or more image-encoder families (``model_info.family``: CNN, ViT...), a figure
+puts the families side by side: each family's mean top-1 drop from the clean run under each 3D corruption and its
+2D counterpart, and a finding compares the families' drops (:func:`family_drops`).
 
 Example:
     >>> Corruption3DSection.requires[0].note
@@ -24,6 +27,7 @@ from zeroshift.metrics.base import MetricValue
 from zeroshift.reports.html import measurements as M
 from zeroshift.reports.html.data import Condition, ReportData, readable_parts
 from zeroshift.reports.html.escape import slug
+from zeroshift.reports.html.findings import Finding
 from zeroshift.reports.html.section import (
     Figure,
     Requirement,
@@ -34,7 +38,15 @@ from zeroshift.reports.html.section import (
     protocol,
     row,
 )
-from zeroshift.reports.html.sections.common import is_corrupted, series
+from zeroshift.reports.html.sections.common import (
+    FAMILY_PROTOCOL,
+    by_family,
+    family_contrast,
+    family_series,
+    is_corrupted,
+    series,
+    spread_point,
+)
 from zeroshift.reports.html.svg import Point, dot_plot, line_plot
 
 
@@ -83,7 +95,7 @@ def grid3d(data: ReportData) -> dict[str, Any]:
             out[e.id][c.base][name][severity] = data.cell(e, c, M.PRIMARY)
     for e in data.entries:
         for base in list(out.get(e.id, {})):
-            clean = [c for c in data.conditions if c.shift is None and c.benchmark == base]
+            clean = [c for c in data.conditions if c.shift is None and c.base == base]
             cell = next((data.cell(e, c, M.PRIMARY) for c in clean if data.cell(e, c, M.PRIMARY)), None)
             if cell:
                 for name in out[e.id][base]:
@@ -101,6 +113,73 @@ def mean_2d(data: ReportData) -> dict[tuple[str, str, str], float]:
             if cell is not None and cell.value.value is not None:
                 accs[(e.id, c.base, name)].append(float(cell.value.value))
     return {k: float(np.mean(v)) for k, v in accs.items()}
+
+
+def model_drops(data: ReportData) -> dict[tuple[str, str], dict[str, float]]:
+    """(entry id, clean benchmark) -> category -> top-1 drop from the clean run.
+
+    Categories are ``"<3D corruption> (3D)"`` (clean top-1 minus the mean top-1 over the stored severities 1-5)
+    and ``"<2D corruption> (2D)"`` for the ImageNet-C corruption each resembles, likewise, when the store holds it
+    on the same clean benchmark. Entries without a clean run have no drops.
+    """
+    two_d = mean_2d(data)
+    out: dict[tuple[str, str], dict[str, float]] = {}
+    for eid, per in grid3d(data).items():
+        for base, names in per.items():
+            drops: dict[str, float] = {}
+            for name, cells in names.items():
+                if 0 not in cells or cells[0].value.value is None:
+                    continue
+                clean = float(cells[0].value.value)
+                accs = [float(c.value.value) for sev, c in cells.items() if sev > 0 and c.value.value is not None]
+                if accs:
+                    drops[f"{name} (3D)"] = clean - float(np.mean(accs))
+                other = _resembles(name)
+                if other is not None and (eid, base, other) in two_d:
+                    drops[f"{other} (2D)"] = clean - two_d[(eid, base, other)]
+            if drops:
+                out[(eid, base)] = drops
+    return out
+
+
+def family_drops(data: ReportData) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """Clean benchmark -> category (as :func:`model_drops`) -> image-encoder family -> its models' drops.
+
+    Example:
+        >>> from zeroshift.results.schema import RunRecord
+        >>> def rec(model, family, shift, top1):
+        ...     return RunRecord.new(model=model, benchmark="factorworld(n=8)", shift=shift, prompts="openai",
+        ...                          label_space="native", model_info={"family": family},
+        ...                          metrics=[MetricValue("top1", top1, True)])
+        >>> fog = "corruption3d(depth='factorworld', name='fog_3d', severity=5)"
+        >>> data = ReportData([rec("zoo:c", "CNN", None, 0.9), rec("zoo:c", "CNN", fog, 0.5),
+        ...                    rec("zoo:v", "ViT", None, 0.6), rec("zoo:v", "ViT", fog, 0.5)])
+        >>> fog3d = family_drops(data)["factorworld(n=8, seed=0)"]["fog_3d (3D)"]
+        >>> {family: [round(x, 6) for x in drops] for family, drops in fog3d.items()}
+        {'CNN': [0.4], 'ViT': [0.1]}
+
+    """
+    drops = model_drops(data)
+    out: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for family, members in by_family(data).items():
+        for e in members:
+            for (eid, base), per in drops.items():
+                if eid == e.id:
+                    for category, drop in per.items():
+                        out[base][category][family].append(drop)
+    return {b: {c: dict(f) for c, f in per.items()} for b, per in out.items()}
+
+
+def _per_model(data: ReportData, base: str, dim: str) -> dict[str, list[float]]:
+    """Family -> each model's mean drop over the ``dim`` (``3D`` or ``2D``) categories it has on ``base``."""
+    drops = model_drops(data)
+    out: dict[str, list[float]] = {}
+    for family, members in by_family(data).items():
+        for e in members:
+            values = [v for c, v in drops.get((e.id, base), {}).items() if c.endswith(f"({dim})")]
+            if values:
+                out.setdefault(family, []).append(float(np.mean(values)))
+    return out
 
 
 class Corruption3DSection(Section):
@@ -161,6 +240,9 @@ class Corruption3DSection(Section):
                     )
                 )
             figures.append(self._versus_2d(data, g, base, names))
+            families = self._families(data, base)
+            if families is not None:
+                figures.append(families)
             selector.append(base)
         return SectionContent(figures=figures, selector=("benchmark", selector) if len(selector) > 1 else None)
 
@@ -208,6 +290,89 @@ class Corruption3DSection(Section):
             group=base,
             wide=True,
         )
+
+    def _families(self, data: ReportData, base: str) -> Figure | None:
+        """The image-encoder families side by side: mean top-1 drop per 3D corruption and its 2D counterpart."""
+        per = family_drops(data).get(base, {})
+        families = sorted({f for by in per.values() for f in by})
+        if len(families) < 2:
+            return None
+        categories = sorted(per, key=lambda c: (c.endswith("(2D)"), c))
+        # each 3D corruption, then the 2D one it resembles (once, after the first 3D corruption that resembles it)
+        ordered: list[str] = []
+        for c in (c for c in categories if c.endswith("(3D)")):
+            ordered.append(c)
+            other = _resembles(c.removesuffix(" (3D)"))
+            if other is not None and f"{other} (2D)" in per and f"{other} (2D)" not in ordered:
+                ordered.append(f"{other} (2D)")
+        lines, rows, legend = [], [], []
+        for k, family in enumerate(families):
+            s = family_series(k, family)
+            for category in ordered:
+                values = per[category].get(family)
+                if not values:
+                    continue
+                s.points[category] = spread_point(values)
+                rows.append({"base": base, "family": family, "category": category, "n_models": len(values),
+                             "mean_top1_drop": float(np.mean(values)), "min_top1_drop": float(min(values)),
+                             "max_top1_drop": float(max(values))})  # fmt: skip
+            lines.append(s)
+            legend.append((s.label, s.color))
+        return Figure(
+            id=slug("corruption3d", base, "families"),
+            title=f"Top-1 drop by image-encoder family: 3D corruptions and their 2D counterparts "
+            f"({_base_label(data, base)})",
+            svg=dot_plot(
+                ordered,
+                lines,
+                "top-1 drop from clean (mean over severities)",
+                x_domain=(None, None),
+                title="3D vs 2D by family",
+            ),  # fmt: skip
+            protocol={
+                **FAMILY_PROTOCOL,
+                "drop": "per model: clean top-1 minus the mean top-1 over the severities present (1-5)",
+                "2D": "the ImageNet-C corruption each 3D one resembles (corruption3d.yaml), same clean benchmark",
+            },
+            rows=rows,
+            legend=legend,
+            caption="Larger is worse; whiskers span the family's models.",
+            group=base,
+            wide=True,
+        )
+
+    def findings(self, data: ReportData) -> list[Finding]:
+        """Per clean benchmark with two or more families: whose top-1 the 3D corruptions cost more, and the 2D ones."""
+        out = []
+        for base in sorted(family_drops(data)):
+            contrast = family_contrast(_per_model(data, base, "3D"))
+            if contrast is None:
+                continue
+            text = (
+                f"3D corruptions on {_base_label(data, base)} cost the image-encoder families this much top-1 "
+                f"(clean minus corrupted, mean over corruptions and severities): {contrast.listed()}"
+            )
+            two_d = family_contrast(_per_model(data, base, "2D"))
+            if two_d is not None:
+                text += f"; the 2D corruptions they resemble: {two_d.listed(contrast.means)}"
+            text += f" ({contrast.verdict()})."
+            out.append(
+                Finding(
+                    self.name,
+                    text,
+                    figure=slug("corruption3d", base, "families"),
+                    value=contrast.spread,
+                    significant=contrast.significant,
+                    details={
+                        "base": base,
+                        "drop_3d": contrast.means,
+                        "models": contrast.sizes,
+                        "p": contrast.p,
+                        "drop_2d": two_d.means if two_d else None,
+                    },  # fmt: skip
+                )
+            )
+        return out
 
     def summary(self, data: ReportData) -> list[SummaryColumn]:
         mean_acc: dict[str, MetricValue] = {}
