@@ -216,6 +216,12 @@ class ConditionInputs:
 
         return cached_features(self._runner, str(self.condition.handle.spec), benchmark)
 
+    def condition_on(self, model: str) -> ConditionInputs:
+        """The same condition on another model (the ``companion`` relation with ``model``), through the caches;
+        what it encodes is noted in ``counts["related"]``.
+        """
+        return self._relate("companion", {"model": model})
+
     def texts(self, kind: str, keys: list[str], **params: Any) -> Any:
         """Rows of a text artefact for ``keys`` (strings), computing only what its bank lacks."""
         return self._runner.producer.texts(self, Request.of(kind, params), keys)
