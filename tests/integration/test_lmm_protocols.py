@@ -177,3 +177,50 @@ def test_clip_topk_candidates_come_from_the_clips_logits_and_renormalising_decod
     monkeypatch.setattr(LMMModel, "likelihood", refuse)
     summed = run(cache, spec + "&normalise=sum", ("accuracy",))
     assert summed.counts["encoded_total"] == 0 and summed.protocol["scores"]["normalise"] == "summed log-likelihood"
+
+
+def test_the_report_shows_the_protocol_and_the_choice_counts(models, cache, tmp_path):
+    import re
+
+    from zeroshift.reports.html import build_report
+    from zeroshift.results.store import Store
+
+    llava, clip = models
+    store = tmp_path / "results.db"
+    choice = run(cache, f"lmm:{llava}?protocol=choice&clip={clip}&max_new_tokens={TOKENS}", ("lmm",),
+                 {"lmm": {"clip": clip}}, store)  # fmt: skip
+    run(cache, f"lmm:{llava}?candidates=clip_topk(k=3,model='{clip}')", ("lmm",), {"lmm": {"clip": clip}}, store)
+    out = tmp_path / "report.html"
+    build_report(Store(str(store)), out)
+    page = out.read_text()
+    counts = choice.protocol["lmm"]["choice"]
+    table = page[page.index('id="table-lmm-choice"') :]
+    table = table[: table.index("</table>")]
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", table)
+    assert [c for c in cells if c.strip().isdigit()][:4] == [str(counts[k]) for k in ("TRUE", "FALSE", "DOUBLE",
+                                                                                        "TODO")]  # fmt: skip
+    assert "neither" in table and "likelihood, clip_topk k=3" in page and ">choice<" in page
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ("?candidates=classes(names=('circle','sqare'))", "candidate class 'sqare' is not in the label space; did you "
+                                                          "mean 'square'"),
+        ("?question=What is it?", "has no {answer} slot"),
+        ("?protocol=choice&question=Which one?", "needs the {first} and {second} slots"),
+        ("?protocol=choice", "names no companion CLIP for choice's second option; give one with ?clip=SPEC"),
+        ("?protocl=choice", "unknown option 'protocl'; did you mean 'protocol'?"),
+        ("?protocol=generate&candidates=clip_topk(k=3,model='hf:x')", "applies to the likelihood protocol"),
+        ("", "is not an LMM of the LLaVA family"),  # a CLIP folder given as an LMM
+    ],
+)  # fmt: skip
+def test_bad_lmm_input_is_one_line_and_exit_code_2(models, tmp_path, monkeypatch, capsys, options, message):
+    from tests.integration.test_cli import cli
+
+    monkeypatch.setenv("ZEROSHIFT_CACHE", str(tmp_path / "cache"))
+    llava, clip = models
+    folder = clip.removeprefix("hf:") if not options else llava
+    code, _, err = cli(capsys, "run", "-m", f"lmm:{folder}{options}", "-b", BENCH, "--workers", "0", "--no-progress")
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and message in lines[0], err
