@@ -12,7 +12,14 @@ Two entry points return ``(values, protocol, per-sample columns)``:
 
 * :func:`likelihood_vs_clip`: the LMM's candidate scores (``likelihood`` protocol, or any per-candidate score);
 * :func:`choice_vs_clip`: ImageNet-D's two-way answers labelled TRUE/FALSE/DOUBLE/TODO; as published, only
-  TRUE and FALSE enter the accuracy, and the CLIP is compared on the same decided images.
+  TRUE and FALSE enter the accuracy, and the CLIP is compared on the same decided images;
+* :func:`generate_vs_clip`: free answers matched to the label space (right when they name the true class and no
+  other) against the CLIP's top-1 over the same label space.
+
+The ``lmm`` group reads the run's answer protocol from its class scores' protocol (``answers`` artefact): under
+``likelihood`` each image's candidates are its finite class scores (the label space, a CLIP's top-k, a list), under
+``choice`` and ``generate`` the answer codes the ``answers`` rows carry after the class scores. The CLIP compared
+with is ``lmm.clip``, else the LMM's own (its facts' companion), else the CLIP that chose its candidates.
 
 Example:
     >>> import numpy as np
