@@ -473,6 +473,7 @@ def _protocol(scope: Any, params: Mapping[str, Any], fingerprint: str) -> dict[s
                    "shuffled": "per image, from the run seed and the sample id"}[chosen["order"]],
             nested=chosen["nested"],
             labels="TRUE: the true class only; FALSE: the other only; DOUBLE: both; TODO: neither",
+            two_way="the true class is always one of the two options: class-score metrics (top-k) are two-way",
             undecided_scores="DOUBLE and TODO: log 1/2 for both options (the accuracy group breaks the tie by the "
             "lowest class index; the lmm group leaves them out of its accuracy, as published)",
         )  # fmt: skip
