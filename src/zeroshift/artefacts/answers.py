@@ -377,7 +377,7 @@ def _decode(scope: Any, token_ids: list[list[int]]) -> list[str]:
     return [tokenizer.decode(list(ids), skip_special_tokens=True).strip() for ids in token_ids]
 
 
-def answer_texts(rows: Any, scope: Any, protocol: str) -> list[str]:
+def _answer_texts(rows: Any, scope: Any, protocol: str) -> list[str]:
     """The decoded answers of ``lmm_rows`` rows (choice, generate)."""
     data = np.asarray(rows, dtype=np.float64)
     start = 4 if protocol == "choice" else 1
@@ -413,7 +413,7 @@ def _compute(rows: Any, scope: Any, params: Mapping[str, Any]) -> Any:
                     put(i, int(c), float(value))
     elif protocol == "choice":
         synonyms = _synonyms(scope, chosen)
-        for i, answer in enumerate(answer_texts(data, scope, "choice")):
+        for i, answer in enumerate(_answer_texts(data, scope, "choice")):
             gt, other = int(data[i, 0]), int(data[i, 1])
             code = match_choice(answer, space.class_names[gt], space.class_names[other], synonyms, chosen["nested"])
             named = {"TRUE": gt, "FALSE": other}.get(code)
@@ -424,7 +424,7 @@ def _compute(rows: Any, scope: Any, params: Mapping[str, Any]) -> Any:
         synonyms = _synonyms(scope, chosen)
         names = list(space.class_names)
         used = list(space.used_columns)
-        for i, answer in enumerate(answer_texts(data, scope, "generate")):
+        for i, answer in enumerate(_answer_texts(data, scope, "generate")):
             label, status = match_free(answer, names, synonyms)
             if label >= 0:
                 put(i, label, 0.0)
@@ -508,4 +508,4 @@ artefact_kind(
     derives="lmm_rows",
 )
 
-__all__ = ["CHOICE_CODES", "FREE_CODES", "answer_texts", "candidate_names", "kinds", "question_text", "settings"]
+__all__ = ["CHOICE_CODES", "FREE_CODES", "candidate_names", "kinds", "question_text", "settings"]

@@ -99,6 +99,11 @@ class Request:
     def base(self) -> Request:
         """The request of the kind a derived kind's rows come from (``derives``), with the parameters of this
         request that the base kind declares (so settings both kinds share reach the rows they derive from).
+
+        Example:
+            >>> Request.of("answers", {"protocol": "choice", "normalise": "sum"}).base.kwargs["protocol"]
+            'choice'
+
         """
         base = kinds.get(self.kind.derives)
         return Request.of(base.name, {k: v for k, v in self.params if k in base.params})

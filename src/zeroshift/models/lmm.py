@@ -220,7 +220,13 @@ class LMMModel(ZeroShotModel):
 
     @classmethod
     def load_tokenizer(cls, spec: ModelSpec) -> Any:
-        """The tokenizer of the model's processor alone, without the weights (decoding cached answers)."""
+        """The tokenizer of the model's processor alone, without the weights (decoding cached answers).
+
+        Example:
+            >>> LMMModel.load_tokenizer(ModelSpec.parse("lmm:/models/llava-1.5-7b-hf")).decode([1])  # doctest: +SKIP
+            '<s>'
+
+        """
         import transformers
 
         source, local, _ = cls.source(spec)
