@@ -87,22 +87,29 @@ def test_a_suite_run_with_its_own_models_runs_only_on_them():
 
 
 def scope(options: str = "", universe=("a", "b", "c"), used=(0, 2)):
-    space = SimpleNamespace(universe_names=list(universe), used_columns=list(used))
+    space = SimpleNamespace(universe_names=list(universe), used_columns=list(used),
+                            fingerprint_data={"digest": repr((universe, used))})  # fmt: skip
     return SimpleNamespace(
         handle=SimpleNamespace(spec=ModelSpec.parse(LMM + options)), label_space=space, precision="fp32",
         pixel_fingerprint=lambda: {"model": "m", "shift": None, "seed": None, "attack_head": None},
+        model_fingerprint="m",
     )  # fmt: skip
 
 
 def test_answers_settings_come_from_the_model_spec_and_enter_the_fingerprint():
     kind = kinds.get("answers")
     params = kind.resolve({})
-    assert settings(scope(), params) == {"protocol": "likelihood", "question": "default", "normalise": "mean"}
+    chosen = settings(scope(), params)
+    assert {k: chosen[k] for k in ("protocol", "question", "normalise", "candidates")} == {
+        "protocol": "likelihood", "question": "default", "normalise": "mean", "candidates": "label_space",
+    }  # fmt: skip
     assert settings(scope("?normalise=sum"), params)["normalise"] == "sum"
     base = kind.fingerprint(scope(), params)
-    assert kind.fingerprint(scope("?normalise=sum"), params) != base
-    assert kind.fingerprint(scope(used=(0, 1)), params)["candidates"] != base["candidates"]
-    assert base["template"]["question"] == "What is the main object in this image?"
+    summed = kind.fingerprint(scope("?normalise=sum"), params)
+    # the normalisation changes the class scores' bank but not the rows they derive from (nothing decoded again)
+    assert summed != base and summed["rows"] == base["rows"]
+    assert kind.fingerprint(scope(used=(0, 1)), params)["rows"] != base["rows"]
+    assert "What is the main object in this image?" in base["rows"]["bank"]["prompt"]
     protocol = kind.protocol(scope(), params, "fp")
     assert protocol["candidates"]["names"] == ["a", "c"] and protocol["normalise"] == "log-likelihood per answer token"
     with pytest.raises(SpecError, match="normalise must be one of"):

@@ -83,6 +83,11 @@ class ArtefactScope(Protocol):
     def features_of(self, benchmark: str) -> Any:
         """Normalised image features of the same model on every sample of another benchmark (``ArtefactRows``)."""
 
+    def condition_on(self, model: str) -> Any:
+        """The same condition (samples, shift, label space, prompts, seed) on another model, read through the
+        caches: its ``outputs`` and ``model_fingerprint`` (e.g. the CLIP whose logits choose an LMM's candidates).
+        """
+
 
 class ImageBatch(Protocol):
     """What an image kind's ``compute`` receives: one batch of a condition's pixels and what goes with it."""
@@ -145,9 +150,10 @@ class ArtefactKind:
         geometry: image kinds taken on other pixels than the model's own geometry: ``(model, params) -> geometry``
             (a picklable ``PIL image -> (3, H, W) tensor``); such kinds are produced in a pass of their own.
         derives: image kinds computed from another image kind's rows instead of pixels: the name of that kind
-            (its default parameters); ``compute`` is then ``(rows: ArtefactRows, scope, params) -> (n, ...)
-            tensor`` on the cached rows of the samples this kind lacks, with no loader pass and no encoder forward
-            (e.g. a lookup of each image's features in an index: an image already encoded is never encoded again).
+            (with the derived request's parameters that kind declares, its defaults for the others); ``compute``
+            is then ``(rows: ArtefactRows, scope, params) -> (n, ...) tensor`` on the cached rows of the samples
+            this kind lacks, with no loader pass and no encoder forward (e.g. a lookup of each image's features
+            in an index: an image already encoded is never encoded again).
 
     """
 

@@ -216,6 +216,20 @@ class ConditionInputs:
 
         return cached_features(self._runner, str(self.condition.handle.spec), benchmark)
 
+    def condition_on(self, model: str) -> ConditionInputs:
+        """The same condition on another model (the ``companion`` relation with ``model``), through the caches;
+        what it encodes is noted in ``counts["related"]``.
+
+        Example:
+            >>> from zeroshift.engine.runner import Runner
+            >>> from zeroshift.specs import RunSpec
+            >>> inputs = Runner().inputs(RunSpec.make("zoo:sup-cnn-tiny", "factorworld(n=4)"))
+            >>> str(inputs.condition_on("zoo:sup-cnn-small").condition.spec.model)
+            'zoo:sup-cnn-small'
+
+        """
+        return self._relate("companion", {"model": model})
+
     def texts(self, kind: str, keys: list[str], **params: Any) -> Any:
         """Rows of a text artefact for ``keys`` (strings), computing only what its bank lacks."""
         return self._runner.producer.texts(self, Request.of(kind, params), keys)

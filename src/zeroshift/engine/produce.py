@@ -94,6 +94,19 @@ class Request:
         """The parameters as a dict."""
         return dict(self.params)
 
+    @property
+    def base(self) -> Request:
+        """The request of the kind a derived kind's rows come from (``derives``), with the parameters of this
+        request that the base kind declares (so settings both kinds share reach the rows they derive from).
+
+        Example:
+            >>> Request.of("answers", {"protocol": "choice", "normalise": "sum"}).base.kwargs["protocol"]
+            'choice'
+
+        """
+        base = kinds.get(self.kind.derives)
+        return Request.of(base.name, {k: v for k, v in self.params if k in base.params})
+
 
 class _Batch:
     """The :class:`~zeroshift.artefacts.base.ImageBatch` of one pass."""
@@ -182,10 +195,10 @@ class Producer:
         derived = [r for r in requests if r.kind.derives]
         if derived:
             direct = [r for r in requests if not r.kind.derives]
-            direct += [b for b in dict.fromkeys(Request.of(r.kind.derives) for r in derived) if b not in direct]
+            direct += [b for b in dict.fromkeys(r.base for r in derived) if b not in direct]
             out, stats = self.images(scope, direct)
             for request in derived:
-                out[request] = self._derive(scope, request, out[Request.of(request.kind.derives)])
+                out[request] = self._derive(scope, request, out[request.base])
             return out, stats
         banks = {request: self.bank(scope, request) for request in requests}
         keys = scope.dataset.content_keys()

@@ -3,6 +3,7 @@
 * ``label_space``: every class of the run's label space, the same for every image.
 * ``clip_topk(k=..., model=...)``: each image's ``k`` classes of highest logit under a named CLIP model (the
   LMM re-ranks the CLIP's shortlist); ties go to the lower class index, so the choice is deterministic.
+* ``classes(names=('cat', 'dog'))``: a fixed list of the label space's classes, the same for every image.
 * the ImageNet-D failure category (:func:`strongest_wrong`): the CLIP's top-1 class when it is wrong, else its
   top-2, the second option of the two-way ``choice`` question.
 
@@ -17,6 +18,8 @@ Example:
     [2, 0]
     >>> CandidateSpec.parse("clip_topk(k=5, model='hf:/m/clip')").canonical
     "clip_topk(k=5, model='hf:/m/clip')"
+    >>> CandidateSpec.parse("classes(names=('b', 'a'))").select(1, ["a", "b", "c"]).tolist()
+    [[1, 0]]
 
 """
 
@@ -106,27 +109,42 @@ def candidate_indices(names: Sequence[str], class_names: Sequence[str]) -> list[
 
 @dataclass(frozen=True)
 class CandidateSpec:
-    """How a run's candidates are chosen: ``label_space`` or ``clip_topk(k=..., model=...)``.
+    """How a run's candidates are chosen: ``label_space``, ``clip_topk(k=..., model=...)`` or
+    ``classes(names=(...))``.
 
     Attributes:
-        kind: ``label_space`` or ``clip_topk``.
+        kind: ``label_space``, ``clip_topk`` or ``classes``.
         k: shortlist size (``clip_topk``).
         model: the CLIP model spec whose logits pick the shortlist (``clip_topk``).
+        names: the candidate class names (``classes``).
 
     """
 
     kind: str = "label_space"
     k: int | None = None
     model: str | None = None
+    names: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, text: str | CallSpec) -> CandidateSpec:
-        """Parse ``label_space`` or ``clip_topk(k=5, model='hf:...')``."""
+        """Parse ``label_space``, ``clip_topk(k=5, model='hf:...')`` or ``classes(names=('cat', 'dog'))``."""
         call = CallSpec.parse(text)
         if call.name == "label_space" and not call.params:
             return cls()
+        if call.name == "classes":
+            names = call.kwargs.get("names")
+            if isinstance(names, str):
+                names = (names,)
+            if set(call.kwargs) != {"names"} or not isinstance(names, tuple) or not names:
+                raise SpecError(
+                    f"candidates {call.canonical!r}: classes takes names, e.g. classes(names=('cat', 'dog'))"
+                )
+            return cls("classes", names=tuple(str(n) for n in names))
         if call.name != "clip_topk":
-            raise SpecError(f"unknown candidates {call.canonical!r}; use label_space or clip_topk(k=5, model='...')")
+            raise SpecError(
+                f"unknown candidates {call.canonical!r}; use label_space, clip_topk(k=5, model='...') or "
+                "classes(names=('cat', 'dog'))"
+            )
         params = call.kwargs
         extra = sorted(set(params) - {"k", "model"})
         if extra or not isinstance(params.get("k"), int) or not isinstance(params.get("model"), str):
@@ -140,12 +158,23 @@ class CandidateSpec:
         """The canonical spec string (part of cache keys)."""
         if self.kind == "label_space":
             return "label_space"
+        if self.kind == "classes":
+            return CallSpec.make("classes", names=self.names).canonical
         return CallSpec.make("clip_topk", k=self.k, model=self.model).canonical
 
-    def select(self, n_images: int, n_classes: int, clip_logits: np.ndarray | None = None) -> np.ndarray:
-        """``(n_images, K)`` candidate label indices; ``clip_topk`` needs the named CLIP's logits on the images."""
+    def select(
+        self, n_images: int, class_names: int | Sequence[str], clip_logits: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``(n_images, K)`` candidate label indices; ``clip_topk`` needs the named CLIP's logits on the images,
+        ``classes`` the label space's class names (unknown names fail with one line).
+        """
+        n_classes = class_names if isinstance(class_names, int) else len(class_names)
         if self.kind == "label_space":
             return label_space_candidates(n_images, n_classes)
+        if self.kind == "classes":
+            if isinstance(class_names, int):
+                raise UsageError("classes(...) candidates need the label space's class names")
+            return np.tile(np.asarray(candidate_indices(self.names, class_names), dtype=np.int64), (n_images, 1))
         if clip_logits is None or len(clip_logits) != n_images:
             raise UsageError(f"{self.canonical} needs the logits of {self.model} on the same {n_images} images")
         assert self.k is not None

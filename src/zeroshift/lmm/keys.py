@@ -6,8 +6,8 @@ A bank's key holds everything that changes what the model computes for an image:
 * ``model``: the model fingerprint (weights digest and dtype, from :meth:`LMMModel.identity`);
 * ``shift``: the canonical shift spec (None: clean);
 * ``protocol``: ``likelihood``, ``choice`` or ``generate``;
-* ``prompt``: the question (and reply template) **as rendered by the chat template** (the prefix text), so a
-  changed chat template changes the key;
+* ``prompt``: the question (and reply template); the chat template that renders it is one of the model's files,
+  so a changed chat template changes the model fingerprint (local folders and the zoo: their files' digest);
 * ``candidates``: the candidate rule (``label_space`` with a digest of the ordered names, or
   ``clip_topk(k, model)`` with the CLIP's fingerprint, whose per-image choice is stored in the row);
 * ``decoding``: ``max_new_tokens`` and greedy (``choice``, ``generate``); the choice order and its seed.

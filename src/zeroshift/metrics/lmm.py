@@ -12,7 +12,14 @@ Two entry points return ``(values, protocol, per-sample columns)``:
 
 * :func:`likelihood_vs_clip`: the LMM's candidate scores (``likelihood`` protocol, or any per-candidate score);
 * :func:`choice_vs_clip`: ImageNet-D's two-way answers labelled TRUE/FALSE/DOUBLE/TODO; as published, only
-  TRUE and FALSE enter the accuracy, and the CLIP is compared on the same decided images.
+  TRUE and FALSE enter the accuracy, and the CLIP is compared on the same decided images;
+* :func:`generate_vs_clip`: free answers matched to the label space (right when they name the true class and no
+  other) against the CLIP's top-1 over the same label space.
+
+The ``lmm`` group reads the run's answer protocol from its class scores' protocol (``answers`` artefact): under
+``likelihood`` each image's candidates are its finite class scores (the label space, a CLIP's top-k, a list), under
+``choice`` and ``generate`` the answer codes the ``answers`` rows carry after the class scores. The CLIP compared
+with is ``lmm.clip``, else the LMM's own (its facts' companion), else the CLIP that chose its candidates.
 
 Example:
     >>> import numpy as np
@@ -32,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from zeroshift.errors import UsageError
-from zeroshift.lmm.matching import CHOICE_LABELS, choice_counts
+from zeroshift.lmm.matching import CHOICE_LABELS, FREE_STATUS, choice_counts
 from zeroshift.metrics.base import DEFAULT_BOOTSTRAP, MetricValue, mean_with_ci
 
 RESTRICTED = (
@@ -311,16 +318,85 @@ def _companion_record(view: Any) -> dict[str, Any]:
     }
 
 
+def candidates_of(scores: np.ndarray) -> np.ndarray:
+    """``(n, K)`` label indices of each row's candidates: its finite class scores (``-inf``: never a candidate), in
+    label order; every row must have the same number.
+
+    Example:
+        >>> inf = float("-inf")
+        >>> candidates_of(np.array([[0.5, inf, 0.1], [inf, 2.0, 1.0]])).tolist()
+        [[0, 2], [1, 2]]
+
+    """
+    finite = np.isfinite(np.asarray(scores))
+    counts = finite.sum(axis=1)
+    if len(counts) and (counts.min() != counts.max() or counts.min() == 0):
+        raise UsageError("every image needs the same, non-zero number of candidates (finite class scores)")
+    k = int(counts[0]) if len(counts) else 0
+    return np.argsort(~finite, axis=1, kind="stable")[:, :k]
+
+
+def generate_vs_clip(
+    status: Sequence[str],
+    matched: np.ndarray,
+    clip_logits: np.ndarray,
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    quantile: float = 0.25,
+    test: str = "mcnemar",
+    boot: dict[str, Any] | None = None,
+) -> tuple[list[MetricValue], dict[str, Any], dict[str, list[Any]]]:
+    """Free answers matched to the label space (``one`` class, ``none``, ``several``) against the CLIP's top-1 over
+    the same label space: an answer is right when it names the true class and no other; none or several are wrong,
+    and counted apart.
+
+    Example:
+        >>> clip = np.array([[2.0, 1.0], [2.0, 1.0], [1.0, 2.0]])
+        >>> values, protocol, _ = generate_vs_clip(["one", "none", "one"], np.array([1, -1, 0]), clip,
+        ...                                        np.array([1, 1, 1]), ["a", "b"], boot={"n_boot": 0})
+        >>> round({v.name: v.value for v in values}["lmm_top1"], 3), protocol["generate"]["none"]
+        (0.333, 1)
+
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    matched = np.asarray(matched, dtype=np.int64)
+    unknown = sorted(set(status) - set(FREE_STATUS))
+    if unknown or len(status) != len(labels) or len(matched) != len(labels):
+        raise UsageError("generate_vs_clip needs one one/none/several status and one matched class per image")
+    lmm_correct = (np.asarray(status, dtype=object) == "one") & (matched == labels)
+    clip_pred = np.asarray(clip_logits).argmax(axis=1) if len(labels) else labels
+    values, protocol, columns = compare_correct(
+        lmm_correct, clip_pred == labels, labels, _clip_class_accuracy(clip_logits, labels), class_names,
+        quantile=quantile, test=test, boot=boot,
+    )  # fmt: skip
+    counts = {s: int(sum(1 for x in status if x == s)) for s in FREE_STATUS}
+    n = max(1, len(labels))
+    for s in ("none", "several"):
+        values.append(MetricValue(f"generate_{s}_rate", counts[s] / n, False, details={"count": counts[s],
+                                                                                       "n": len(labels)}))  # fmt: skip
+    protocol["generate"] = {**counts, "accuracy_rule": "right when the answer names the true class and no other"}
+    protocol["clip_restricted"] = "the CLIP's top-1 over the label space (the free answer's candidates)"
+    columns.update(match_status=list(status), matched=matched.tolist(), clip_restricted_pred=clip_pred.tolist())
+    return values, protocol, columns
+
+
 def _lmm_group(inputs: Any, params: Any) -> Any:
-    """The LMM against its own CLIP on the same candidates (the label space), per image paired."""
-    from zeroshift.lmm.candidates import label_space_candidates
+    """The LMM against its own CLIP on the same candidates, per image paired, under the run's answer protocol
+    (likelihood: its candidates; choice: the true class and the other option; generate: the label space).
+    """
+    from zeroshift.artefacts.answers import CHOICE_CODES, FREE_CODES
     from zeroshift.metrics.group import GroupResult
 
     facts = inputs.model
     if facts is not None and facts.kind != "lmm":
         raise UsageError(f"the lmm metric group compares an LMM with its CLIP; {facts.spec} is a {facts.kind} model")
     out = inputs.outputs
-    clip = inputs.related("companion", **({"model": params.clip} if params.clip else {}))
+    scoring = dict(getattr(inputs, "scores_protocol", None) or {})
+    answer_protocol = scoring.get("protocol", "likelihood")
+    used_clip = (scoring.get("candidates") or {}).get("clip")
+    # the CLIP compared with: the one given, else the LMM's own, else the one that chose its candidates
+    clip_model = params.clip or (facts.companion if facts is not None else None) or used_clip
+    clip = inputs.related("companion", **({"model": clip_model} if clip_model else {}))
     clip_out = clip.outputs
     where = {sid: i for i, sid in enumerate(clip_out.sample_ids)}
     shared = [i for i, sid in enumerate(out.sample_ids) if sid in where and out.labels[i] >= 0]
@@ -328,13 +404,31 @@ def _lmm_group(inputs: Any, params: Any) -> Any:
     lmm_scores = out.logits.numpy()[shared]
     clip_logits = clip_out.logits.numpy()[[where[out.sample_ids[i]] for i in shared]]
     names = list(out.label_space.class_names)
-    candidates = label_space_candidates(len(shared), len(names))
     boot = {**params.bootstrap}
-    values, protocol, columns = likelihood_vs_clip(
-        lmm_scores, candidates, clip_logits, labels, names, params.quantile, params.test, boot
-    )
-    protocol.update(candidates={"rule": "label_space", "n": len(names)}, companion=_companion_record(clip),
-                    n_paired=len(shared))  # fmt: skip
+    settings = (params.quantile, params.test, boot)
+    if answer_protocol == "likelihood":
+        candidates = candidates_of(lmm_scores)
+        picked = np.take_along_axis(lmm_scores, candidates, axis=1)
+        values, protocol, columns = likelihood_vs_clip(picked, candidates, clip_logits, labels, names, *settings)
+        protocol["candidates"] = {"rule": (scoring.get("candidates") or {}).get("rule", "label_space"),
+                                  "n": int(candidates.shape[1])}  # fmt: skip
+    else:
+        rows = inputs.artefact(facts.scores_from)
+        width = len(out.label_space.universe_names)
+        position = {sid: j for j, sid in enumerate(rows.sample_ids)}
+        extra = rows.rows.numpy()[[position[out.sample_ids[i]] for i in shared]][:, width : width + 2]
+        codes, aux = extra[:, 0].astype(np.int64), extra[:, 1]
+        if answer_protocol == "choice":
+            values, protocol, columns = choice_vs_clip(
+                [CHOICE_CODES[c] for c in codes], aux.astype(np.int64), clip_logits, labels, names, *settings
+            )
+            protocol["candidates"] = {"rule": "the true class and the CLIP's strongest wrong class", "clip": used_clip}
+        else:
+            values, protocol, columns = generate_vs_clip(
+                [FREE_CODES[c] for c in codes], aux.astype(np.int64), clip_logits, labels, names, *settings
+            )
+            protocol["candidates"] = {"rule": "label_space", "n": len(names)}
+    protocol.update(answers=answer_protocol, companion=_companion_record(clip), n_paired=len(shared))
     full = {}
     for name, column in columns.items():  # aligned with the LMM's outputs (None where the CLIP has no row)
         row: list[Any] = [None] * len(out.sample_ids)
@@ -361,6 +455,20 @@ def _register() -> None:
             MetricSpec("lmm_gain_{subset}", "LMM - CLIP ({subset})", True, fields=subsets, names=names),
             MetricSpec("lmm_gain_per_class", "LMM - CLIP per class", True, "unweighted mean of per-class gains"),
             MetricSpec("label_in_candidates", "label among candidates", True, "share of images whose class is one"),
+            MetricSpec(
+                "choice_{label}_rate",
+                "choice answers naming {label}",
+                False,
+                fields={"label": ("double", "todo")},
+                names={"double": "both options", "todo": "neither option"},
+            ),
+            MetricSpec(
+                "generate_{status}_rate",
+                "free answers naming {status}",
+                False,
+                fields={"status": ("none", "several")},
+                names={"none": "no class", "several": "several classes"},
+            ),
         ),
         params={
             "clip": Param(None, "the CLIP to compare with (default: the LMM's own, its facts' companion)"),

@@ -218,6 +218,27 @@ class LMMModel(ZeroShotModel):
                 transformers.utils.logging.enable_progress_bar()
         return cls(spec, module, processor, layout, entry)
 
+    @classmethod
+    def load_tokenizer(cls, spec: ModelSpec) -> Any:
+        """The tokenizer of the model's processor alone, without the weights (decoding cached answers).
+
+        Example:
+            >>> LMMModel.load_tokenizer(ModelSpec.parse("lmm:/models/llava-1.5-7b-hf")).decode([1])  # doctest: +SKIP
+            '<s>'
+
+        """
+        import transformers
+
+        source, local, _ = cls.source(spec)
+        kwargs: dict[str, Any] = {"local_files_only": local,
+                                  "trust_remote_code": _truthy(spec.option_dict.get("trust_remote_code"))}  # fmt: skip
+        if "revision" in spec.option_dict:
+            kwargs["revision"] = spec.option_dict["revision"]
+        try:
+            return transformers.AutoProcessor.from_pretrained(source, **kwargs).tokenizer
+        except (OSError, ValueError) as err:
+            raise ModelLoadError(f"{spec}: could not load the tokenizer: {str(err).splitlines()[0]}") from None
+
     def __init__(
         self,
         spec: ModelSpec,

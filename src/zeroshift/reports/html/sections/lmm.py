@@ -1,8 +1,11 @@
 """LMMs next to their CLIP: each LMM's top-1 and its own CLIP's top-1 on the same candidates, clean and shifted,
-with the paired test (McNemar, exact) per condition.
+with the paired test (McNemar, exact) per condition, the gains on the challenging categories and on the rest, and
+for runs of the ``choice`` protocol how many answers named both options or neither (left out of the accuracy).
 
 Values come from the ``lmm`` metric group (``lmm_top1``, ``clip_restricted_top1``, ``lmm_gain`` with the test in
-its details); the CLIP each LMM was compared with is the record's ``protocol["lmm"]["companion"]``.
+its details, ``lmm_gain_challenging``/``lmm_gain_rest``); the CLIP each LMM was compared with is the record's
+``protocol["lmm"]["companion"]``, the answer protocol ``protocol["scores"]`` and the choice counts
+``protocol["lmm"]["choice"]``.
 
 Example:
     >>> LMMSection.requires[0].pattern
@@ -32,6 +35,26 @@ from zeroshift.reports.html.sections.common import series as entry_series
 from zeroshift.reports.html.svg import dot_plot
 
 LMM, CLIP, GAIN = "lmm_top1", "clip_restricted_top1", "lmm_gain"
+HARD, REST = "lmm_gain_challenging", "lmm_gain_rest"
+
+
+def answer_protocol(record: Any) -> str:
+    """A short name of the run's answer protocol and candidates (``likelihood``, ``likelihood, clip_topk k=5``,
+    ``choice``, ``generate``).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> answer_protocol(SimpleNamespace(protocol={"scores": {"protocol": "likelihood",
+        ...                                            "candidates": {"rule": "clip_topk", "n": 5}}}))
+        'likelihood, clip_topk k=5'
+
+    """
+    scores = (record.protocol or {}).get("scores") or {}
+    name = str(scores.get("protocol", "likelihood"))
+    rule = (scores.get("candidates") or {}).get("rule")
+    if name == "likelihood" and rule and rule != "label_space":
+        return f"{name}, {rule} k={scores['candidates'].get('n')}"
+    return name
 
 
 def _number(value: Any, digits: int = 3) -> TableCell:
@@ -57,7 +80,8 @@ class LMMSection(Section):
     order = 75
     description = (
         "Large multimodal models built on a CLIP vision tower, used as closed-set classifiers (the log-likelihood "
-        "of each class name as the answer to a question about the image), next to the CLIP they were built on, "
+        "of each class name as the answer to a question about the image, a two-way question with the CLIP's "
+        "strongest wrong class, or a free answer matched to the class names), next to the CLIP they were built on, "
         "restricted to the same candidates, clean and under shifts. The gain is paired per image, with McNemar's "
         "exact test."
     )
@@ -68,8 +92,11 @@ class LMMSection(Section):
         by_key = {(e.id, c): cell for e, c, _, cell in found}
         clip_cells = {(e.id, c): cell for e, c, _, cell in data.cells(CLIP)}
         gain_cells = {(e.id, c): cell for e, c, _, cell in data.cells(GAIN)}
-        columns = ["LMM", "its CLIP", "condition", metric_label(LMM), metric_label(CLIP), metric_label(GAIN),
-                   "McNemar p", "n"]  # fmt: skip
+        hard_cells = {(e.id, c): cell for e, c, _, cell in data.cells(HARD)}
+        rest_cells = {(e.id, c): cell for e, c, _, cell in data.cells(REST)}
+        columns = ["LMM", "its CLIP", "condition", "answers", metric_label(LMM), metric_label(CLIP),
+                   metric_label(GAIN), "McNemar p", "n", metric_label(HARD), metric_label(REST)]  # fmt: skip
+        choice_rows, choice_owners = [], []
         rows, owners, plot_rows = [], [], []
         lines: dict[str, Any] = {}
         conditions = list(dict.fromkeys(c for _, c, _, _ in found))
@@ -78,19 +105,30 @@ class LMMSection(Section):
             clip = clip_cells.get((e.id, c))
             gain = gain_cells.get((e.id, c))
             details = gain.value.details if gain is not None else {}
+            answers = answer_protocol(cell.record)
+            hard, rest = hard_cells.get((e.id, c)), rest_cells.get((e.id, c))
             rows.append(
                 [
                     TableCell(e.label or e.model, e.model),
                     TableCell(str(companion.get("model") or "?"), str(companion.get("model") or "")),
                     TableCell(c.label, c.label),
+                    TableCell(answers, answers),
                     _with_ci(cell.value),
                     _with_ci(clip.value if clip is not None else None),
                     _with_ci(gain.value if gain is not None else None),
                     _number(details.get("p_value"), 4),
                     _number(details.get("n"), 0),
+                    _with_ci(hard.value if hard is not None else None),
+                    _with_ci(rest.value if rest is not None else None),
                 ]
             )
             owners.append(e.id)
+            counts = ((cell.record.protocol or {}).get("lmm") or {}).get("choice")
+            if counts:
+                choice_rows.append([TableCell(e.label or e.model, e.model), TableCell(c.label, c.label)]
+                                   + [_number(counts.get(k), 0) for k in ("TRUE", "FALSE", "DOUBLE", "TODO")]
+                                   + [_number(counts.get("accuracy"))])  # fmt: skip
+                choice_owners.append(e.id)
             p = point(cell.value)
             if p is not None:
                 lines.setdefault(e.id, entry_series(e)).points[c.label] = p
@@ -110,8 +148,16 @@ class LMMSection(Section):
             wide=True,
         )
         table = Table("lmm-vs-clip", "Each LMM next to its own CLIP", columns, rows, owners,
-                      caption="Intervals: bootstrap; the gain's interval is the paired bootstrap.")  # fmt: skip
-        return SectionContent(figures=[figure], tables=[table])
+                      caption="Intervals: bootstrap; the gain's interval is the paired bootstrap. Challenging: the "
+                      "classes of the CLIP's lowest per-class top-1 (protocol).")  # fmt: skip
+        tables = [table]
+        if choice_rows:
+            tables.append(Table("lmm-choice", "Two-way questions: answers naming one option, both or neither",
+                                ["LMM", "condition", "named the true class", "named the other", "named both",
+                                 "named neither", "accuracy (decided)"], choice_rows, choice_owners,
+                                caption="As published (ImageNet-D): answers naming both options or neither are "
+                                "counted apart and left out of the accuracy."))  # fmt: skip
+        return SectionContent(figures=[figure], tables=tables)
 
     def summary(self, data: ReportData) -> list[SummaryColumn]:
         values = {e.id: cell.value for e, _, _, cell in data.cells(GAIN)}
