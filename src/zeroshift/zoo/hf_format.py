@@ -123,7 +123,7 @@ def llava_config(recipe: dict[str, Any], vision_config: Any, words: list[str]) -
             "model_type": "llama", "vocab_size": len(words), "hidden_size": lm["hidden"],
             "intermediate_size": lm["mlp"], "num_hidden_layers": lm["layers"], "num_attention_heads": lm["heads"],
             "num_key_value_heads": lm["heads"],
-            "max_position_embeddings": 128, "pad_token_id": words.index(PAD), "bos_token_id": words.index(BOS),
+            "max_position_embeddings": 192, "pad_token_id": words.index(PAD), "bos_token_id": words.index(BOS),
             "eos_token_id": words.index(EOS), "tie_word_embeddings": True,
         },
         image_token_index=words.index(IMAGE), image_seq_length=n_patches, vision_feature_layer=recipe["feature_layer"],

@@ -3,9 +3,11 @@
 * ``clip`` recipes train a ``CLIPModel`` (ViT image tower, word-level text transformer) with CLIP's contrastive
   loss on FactorWorld captions drawn anew at every step, as the zoo's ``clip-*`` models are trained. With a
   ``distill`` entry the loss adds the cosine distance of the student's image and caption embeddings to those of a
-  trained zoo CLIP (the teacher; feature distillation as in TinyCLIP): a plain ViT (linear patch embedding, the
-  only stem transformers' CLIP has) learns from contrastive pairs alone far too slowly on a few thousand images,
-  and 64 regression targets per image teach it the teacher's shape features in a few hundred steps.
+  trained zoo CLIP (the teacher; feature distillation as in TinyCLIP), and the mean squared error of a linear map
+  of the student's patch tokens at ``layer`` to the teacher's feature map at ``dense_stage``, standardised per
+  position (FitNets-style hints; the map is discarded after training). A plain ViT (linear patch embedding, the
+  only stem transformers' CLIP has) learns from contrastive pairs alone far too slowly on a few thousand images
+  (0.18 zero-shot after 1500 steps); the dense hints reach the patch tokens that LLaVA reads directly.
 * ``lmm`` recipes build a ``LlavaForConditionalGeneration`` whose vision tower is a trained zoo CLIP's vision
   model, frozen, and train the projector and a Llama language model from scratch (LLaVA's stage 2) on three
   tasks drawn per sample: the likelihood protocol's question answered with the class name, ImageNet-D's two-way
@@ -159,7 +161,7 @@ def clip_top1(model: Any, tokenizer: Any, pixels: torch.Tensor, labels: torch.Te
 class _Teacher:
     """A shipped (or retrained) zoo CLIP whose normalised embeddings a student regresses (``distill``)."""
 
-    def __init__(self, name: str, out: Path, train_set: ImageSet) -> None:
+    def __init__(self, name: str, out: Path, train_set: ImageSet, dense_stage: int) -> None:
         from zeroshift.zoo.nets import build_model
         from zeroshift.zoo.tokenizer import WordTokenizer
         from zeroshift.zoo.train import _parent
@@ -172,18 +174,23 @@ class _Teacher:
         self.model.eval()
         self.tokenizer = WordTokenizer(config["vocab"], config["text"]["max_len"])
         n = len(train_set.labels)
-        with torch.no_grad():  # the teacher's image embeddings of every training image, plain and mirrored, once
-            self.images = [
-                torch.cat([
-                    F.normalize(self.model.encode_image(train_set.pixels(idx, flip=torch.full((len(idx),), mirror))), dim=-1)
-                    for idx in (torch.arange(i, min(i + 512, n)) for i in range(0, n, 512))
-                ])
-                for mirror in (False, True)
-            ]  # fmt: skip
+        self.images: list[torch.Tensor] = []  # per mirroring: (N, D) normalised embeddings
+        self.dense: list[torch.Tensor] = []  # per mirroring: (N, positions, C) standardised feature maps
+        with torch.no_grad():  # the teacher's targets of every training image, plain and mirrored, once
+            for mirror in (False, True):
+                chunks = [torch.arange(i, min(i + 512, n)) for i in range(0, n, 512)]
+                pixels = [train_set.pixels(idx, flip=torch.full((len(idx),), mirror)) for idx in chunks]
+                self.images.append(torch.cat([F.normalize(self.model.encode_image(x), dim=-1) for x in pixels]))
+                maps = [self.model.image.dense(x, dense_stage).flatten(2).transpose(1, 2) for x in pixels]
+                self.dense.append(torch.cat([F.layer_norm(m, m.shape[-1:]) for m in maps]))
 
     def image(self, idx: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
         """Teacher image embeddings of training samples ``idx`` (mirrored where ``flip``)."""
         return torch.where(flip.unsqueeze(1), self.images[1][idx], self.images[0][idx])
+
+    def dense_map(self, idx: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
+        """Teacher feature maps ``(B, positions, C)`` of training samples ``idx`` (mirrored where ``flip``)."""
+        return torch.where(flip.view(-1, 1, 1), self.dense[1][idx], self.dense[0][idx])
 
     @torch.no_grad()
     def text(self, texts: list[str]) -> torch.Tensor:
@@ -214,8 +221,20 @@ def train_clip(recipe: dict[str, Any], out: Path, progress: bool = False) -> HFT
     classes = list(world().classes)
     start_top1 = clip_top1(model, tokenizer, val_pixels, val.labels, classes)
     distill = recipe.get("distill")
-    teacher = _Teacher(distill["teacher"], out, train_set) if distill else None
-    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe["lr"], weight_decay=recipe["weight_decay"])
+    teacher, hint = None, None
+    params = list(model.parameters())
+    if distill:
+        teacher = _Teacher(distill["teacher"], out, train_set, distill["dense_stage"])
+        positions, channels = teacher.dense[0].shape[1:]
+        grid = (recipe["image_size"] // recipe["vision"]["patch"]) ** 2
+        if positions != grid:
+            raise UsageError(
+                f"distillation: the teacher's map at stage {distill['dense_stage']} has {positions} positions, the "
+                f"student has {grid} patches; choose a stage or patch size that match"
+            )
+        hint = torch.nn.Linear(recipe["vision"]["hidden"], channels)  # training only: not part of the model
+        params += list(hint.parameters())
+    optimizer = torch.optim.AdamW(params, lr=recipe["lr"], weight_decay=recipe["weight_decay"])
     gen = torch.Generator().manual_seed(recipe["seed"])
     rng = np.random.default_rng(recipe["seed"])
     order, cursor = torch.randperm(len(train_set.labels), generator=gen), 0
@@ -235,12 +254,15 @@ def train_clip(recipe: dict[str, Any], out: Path, progress: bool = False) -> HFT
             texts = [caption(train_set.params[int(i)], rng) for i in idx]
             tokens = tokenizer(texts, padding=True, truncation=True, max_length=recipe["text"]["max_len"],
                                return_tensors="pt")  # fmt: skip
-            output = model(**tokens, pixel_values=x, return_loss=True)
+            output = model(**tokens, pixel_values=x, return_loss=True, output_hidden_states=teacher is not None)
             loss = output.loss
-            if teacher is not None:
-                loss = loss + distill["weight"] * (
-                    _cosine_distance(output.image_embeds, teacher.image(idx, flip))
-                    + _cosine_distance(output.text_embeds, teacher.text(texts))
+            if teacher is not None and hint is not None:
+                patches = output.vision_model_output.hidden_states[distill["layer"]][:, 1:]
+                loss = (
+                    loss
+                    + distill["weight"] * _cosine_distance(output.image_embeds, teacher.image(idx, flip))
+                    + distill["weight"] * _cosine_distance(output.text_embeds, teacher.text(texts))
+                    + distill["dense_weight"] * F.mse_loss(hint(patches), teacher.dense_map(idx, flip))
                 )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
