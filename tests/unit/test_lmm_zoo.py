@@ -42,12 +42,13 @@ def test_zoo_lmm_loads_like_a_saved_llava_folder(tmp_path):
 @SHIPPED
 @pytest.mark.parametrize("name", LMMS)
 def test_zoo_lmm_beats_chance_on_the_clean_split(name):
-    bench = make_benchmark("factorworld(n=64)", None)
+    bench = make_benchmark("factorworld(n=256)", None)
     ds = bench.dataset()
     model = resolve_model(f"lmm:zoo/{name}").load()
     scores = model.likelihood([ds.load(i)[0] for i in range(len(ds))], list(bench.label_space().class_names))
     top1 = float((scores.scores("mean").argmax(1) == ds.targets).mean())
-    assert top1 > 0.4  # chance: 1/16
+    # chance is 1/16; the recipes' validation draw measured 0.44 (small) and 0.48 (base), their tower 0.50 zero-shot
+    assert top1 > 0.3
 
 
 @SHIPPED
