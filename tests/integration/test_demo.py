@@ -21,7 +21,8 @@ def test_quick_demo_runs_offline_from_a_fresh_environment(quick_demo):
     store = Store(str(out / "results.db"))
     records = store.records()
     assert len(records) == store.count() > 0
-    assert {r.model for r in records} == set(plan.models)
+    step_models = {m for run in plan.runs for m in run.models or ()}  # the LLaVAs run only the steps naming them
+    assert step_models and {r.model for r in records} == set(plan.models) | step_models
     assert {(r.benchmark, r.shift) for r in records} == {
         (make_benchmark(run.benchmark, None).canonical, run.shift and make_shift(run.shift).canonical)
         for run in plan.runs
@@ -34,6 +35,11 @@ def test_quick_demo_runs_offline_from_a_fresh_environment(quick_demo):
     for metric in ("ece_ts", "msp_auroc", "shape_bias", "attack_success_rate", "min_epsilon_median"):
         assert metric in names, metric
     assert any(n.startswith("top1[style=") for n in names)
+    # the LLaVAs next to their tower: one lmm record per LLaVA and step, against the tower named in their metadata
+    lmm = [r for r in records if r.model in step_models]
+    assert len(lmm) == len(step_models) * sum(1 for run in plan.runs if run.models)
+    assert all(r.metric("lmm_gain") is not None for r in lmm)
+    assert {r.protocol["lmm"]["companion"]["model"] for r in lmm} == {"hf:zoo/clip-hf-vit-diverse"}
     # the quick plan evaluates a seeded subset; fixed-head models run once per benchmark, CLIP models per prompt set
     assert all(r.counts["total"] == min(plan.limit, r.counts["total"]) for r in records)
     clean = [r for r in records if r.benchmark.startswith("factorworld(n=1000") and r.shift is None]
@@ -65,7 +71,8 @@ def test_quick_demo_numbers_equal_the_snapshot(quick_demo):
     issue 11's intended changes only: FPR@95 at the reference operating point, MCM with its papers' single template,
     and the lower (order-statistic) median of minimal epsilons (30 fields; nothing else moved); then extended with the
     records of the new perspectives (retrieval, 3D corruptions, correspondence, overlap), every earlier record
-    unchanged. Regenerate it with
+    unchanged; then for the zoo LLaVAs (their six records added) and the 3D corruptions moved from
+    ``factorworld(n=64)`` to ``factorworld(n=100)`` (four records re-keyed), nothing else moved. Regenerate it with
     ``python -m tests.snapshot STORE tests/data/demo_quick_snapshot.json.gz`` only for a change meant to move numbers.
     """
     from tests.snapshot import compare, load, snapshot

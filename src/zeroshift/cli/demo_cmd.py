@@ -21,7 +21,8 @@ def headline_table(records: list[RunRecord]) -> Table:
         title="top-1 on FactorWorld unless named (16 classes, chance 0.0625)",
         caption="simple: the one-template prompt set; rend./bkgd/combos: held-out style, backgrounds, colour-shape "
         "combinations; words: a wrong class name drawn in; corr.: mean over 19 corruptions x 3 severities; "
-        "typo ASR: typographic attack success rate; min eps: median minimal PGD epsilon x 255",
+        "typo ASR: typographic attack success rate; min eps: median minimal PGD epsilon x 255; LMM-CLIP: a zoo "
+        "LLaVA's top-1 minus its own tower's as a CLIP on the same candidates",
     )
     table.add_column("model", no_wrap=True)
     for c in columns:
@@ -29,7 +30,7 @@ def headline_table(records: list[RunRecord]) -> Table:
     for model, row in values.items():
         cells = [row.get(c) for c in columns]
         table.add_row(
-            model.removeprefix("zoo:"),
+            model.removeprefix("zoo:").replace("lmm:zoo/", "LMM ", 1),
             *(
                 "" if v is None else f"{255 * v:.2f}" if c == "min eps" else f"{v:.3f}"
                 for c, v in zip(columns, cells, strict=True)
