@@ -96,7 +96,8 @@ def test_data_files_hold_the_stored_values(built):
     # the synthetic store holds no run of the new perspectives: their sections say what they need instead
     assert result.sections == ALL_SECTIONS and not set(result.skipped) & {"Accuracy", "Calibration"}
     assert set(result.skipped) == {"3D awareness: correspondence", "3D corruptions", "LMMs next to their CLIP",
-                                   "Modality bridging: image-text retrieval and the modality gap", "Data overlap"}  # fmt: skip
+                                   "Modality bridging: image-text retrieval and the modality gap",
+                                   "Data overlap"}  # fmt: skip
 
 
 def test_findings_come_from_their_sections_in_page_order_linked_to_their_own_figures(built):
