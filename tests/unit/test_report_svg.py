@@ -98,6 +98,9 @@ def test_reliability_diagram_and_histogram_are_well_formed():
     ]
     root = parse(reliability_diagram(bins, "#000", "e0", HOSTILE))
     assert len([g for g in root.iter(f"{NS}g") if g.get("class") == "mark"]) == 1  # empty bins are not drawn
+    # the chart's title names the model and condition once; each bar's tooltip names only its bin
+    assert HOSTILE in root.find(f"{NS}title").text
+    assert titles(root)[1:] == ["bin (0.000, 0.500]: 10 samples\naccuracy 0.200, confidence 0.300"]
     root = parse(histogram_pair([0, 0.5, 1], [3, 1], [1, 3], ("ID", "OOD"), "MSP", "e0"))
     assert len(list(root.iter(f"{NS}polygon"))) == 2
     assert re.search(r"4 samples", " ".join(titles(root)))
