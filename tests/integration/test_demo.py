@@ -74,7 +74,8 @@ def test_quick_demo_numbers_equal_the_snapshot(quick_demo):
     unchanged; then for the zoo LLaVAs (their six records added) and the 3D corruptions moved from
     ``factorworld(n=64)`` to ``factorworld(n=100)`` (four records re-keyed), and the per-factor top-1 no longer
     computed on that 100-image split and its corruptions (3840 per-factor values gone), nothing else moved.
-    Regenerate it with ``python -m tests.snapshot STORE tests/data/demo_quick_snapshot.json.gz`` only for a change meant to move numbers.
+    Regenerate it with ``python -m tests.snapshot STORE tests/data/demo_quick_snapshot.json.gz`` only for a change
+    meant to move numbers.
     """
     from tests.snapshot import compare, load, snapshot
 
