@@ -20,6 +20,7 @@ from typing import Any
 from zeroshift.core.numeric import finite
 from zeroshift.metrics.group import metric_label
 from zeroshift.reports.html.data import ReportData
+from zeroshift.reports.html.findings import Finding
 from zeroshift.reports.html.section import (
     Figure,
     Requirement,
@@ -158,6 +159,42 @@ class LMMSection(Section):
                                 caption="As published (ImageNet-D): answers naming both options or neither are "
                                 "counted apart and left out of the accuracy."))  # fmt: skip
         return SectionContent(figures=[figure], tables=tables)
+
+    def findings(self, data: ReportData) -> list[Finding]:
+        """One sentence over every LMM: its mean gain over its own CLIP across conditions, in how many conditions
+        McNemar's test finds the difference significant, and the mean gains on the challenging and the other classes
+        (the paper's question: does the language model help where the CLIP is weak?).
+        """
+        per: dict[str, dict[str, list[float]]] = {}
+        labels: dict[str, str] = {}
+        for name in (GAIN, HARD, REST):
+            for e, _, _, cell in data.cells(name):
+                value = finite(cell.value.value)
+                if value is not None:
+                    per.setdefault(e.id, {}).setdefault(name, []).append(value)
+                    labels[e.id] = e.label or e.model
+                if name == GAIN:
+                    p = finite((cell.value.details or {}).get("p_value"))
+                    per.setdefault(e.id, {}).setdefault("significant", []).append(float(p is not None and p < 0.05))
+        parts, hard_means = [], []
+        for entry, values in per.items():
+            if not values.get(GAIN):
+                continue
+            mean = sum(values[GAIN]) / len(values[GAIN])
+            text = (f"{labels[entry]} {mean:+.3f} over {len(values[GAIN])} condition(s) (McNemar significant in "
+                    f"{int(sum(values['significant']))})")  # fmt: skip
+            if values.get(HARD) and values.get(REST):
+                hard = sum(values[HARD]) / len(values[HARD])
+                rest = sum(values[REST]) / len(values[REST])
+                hard_means.append(hard)
+                text += f", {hard:+.3f} on the CLIP's challenging classes and {rest:+.3f} on the others"
+            parts.append(text)
+        if not parts:
+            return []
+        text = "LMMs against their own CLIP on the same candidates (top-1 gain, mean over conditions): "
+        text += "; ".join(parts) + "."
+        value = sum(hard_means) / len(hard_means) if hard_means else None
+        return [Finding(self.name, text, figure="lmm-top1", value=value, details={"lmms": per})]
 
     def summary(self, data: ReportData) -> list[SummaryColumn]:
         values = {e.id: cell.value for e, _, _, cell in data.cells(GAIN)}
