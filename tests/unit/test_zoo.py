@@ -106,3 +106,6 @@ def test_list_models_and_ls_show_the_zoo():
     assert "zoo:clip-vit-diverse" in zeroshift.list_models()
     result = CliRunner().invoke(app, ["zoo", "ls"])
     assert result.exit_code == 0 and "siglip-cnn-diverse" in result.output
+    from zeroshift.zoo.hf_zoo import hf_zoo_names
+
+    assert all(name in result.output for name in hf_zoo_names())  # the transformers-format zoo is listed too

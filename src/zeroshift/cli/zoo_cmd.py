@@ -33,7 +33,29 @@ def ls() -> None:
             f"{info['extra']['val_top1']:.3f}",
             f"{entry['bytes'] // 1024}",
         )
-    Console(width=max(Console().width, 140)).print(table)  # never squeeze the table into 80 columns
+    console = Console(width=max(Console().width, 140))  # never squeeze the table into 80 columns
+    console.print(table)
+    from zeroshift.zoo.hf_zoo import hf_manifest
+
+    models = hf_manifest()["models"]
+    if models:
+        hf = Table(title="zoo models in transformers' formats (hf:zoo/NAME for the CLIP, lmm:zoo/NAME for the LLaVAs)")
+        for col in ("name", "kind", "family", "params", "training data", "loss", "vision tower", "val top-1", "KB"):
+            hf.add_column(col, no_wrap=col == "name")
+        for name, entry in models.items():
+            info = entry["info"]
+            hf.add_row(
+                name,
+                entry["kind"],
+                info["family"],
+                f"{info['params']:,}",
+                info["training_data"],
+                info["loss"],
+                info.get("vision_tower", "–"),
+                f"{info['extra']['val']['top1']:.3f}",
+                f"{entry['bytes'] // 1024}",
+            )
+        console.print(hf)
 
 
 @app.command("train")
@@ -81,7 +103,29 @@ def recipes() -> None:
         image = r.get("image", {"arch": f"(from {r.get('parent')})"})
         table.add_row(n, r["kind"], str(image["arch"]), r.get("loss", "-"), r["data"]["distribution"],
                       str(r["data"]["size"]), str(r["steps"]))  # fmt: skip
-    Console(width=max(Console().width, 140)).print(table)  # never squeeze the table into 80 columns
+    console = Console(width=max(Console().width, 140))  # never squeeze the table into 80 columns
+    console.print(table)
+    from zeroshift.zoo.hf_zoo import hf_manifest
+
+    models = hf_manifest()["models"]
+    if models:
+        hf = Table(title="zoo models in transformers' formats (hf:zoo/NAME for the CLIP, lmm:zoo/NAME for the LLaVAs)")
+        for col in ("name", "kind", "family", "params", "training data", "loss", "vision tower", "val top-1", "KB"):
+            hf.add_column(col, no_wrap=col == "name")
+        for name, entry in models.items():
+            info = entry["info"]
+            hf.add_row(
+                name,
+                entry["kind"],
+                info["family"],
+                f"{info['params']:,}",
+                info["training_data"],
+                info["loss"],
+                info.get("vision_tower", "–"),
+                f"{info['extra']['val']['top1']:.3f}",
+                f"{entry['bytes'] // 1024}",
+            )
+        console.print(hf)
 
 
 @app.command("train-hf")
