@@ -13,7 +13,10 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,8 +38,63 @@ class Batch:
     notes: list[tuple[int, str]] = field(default_factory=list)
 
 
+class ShiftedPixels:
+    """The shifted pixels of the most recent in-process conditions, shared by every model that sees them through the
+    same geometry.
+
+    A pixel shift is a pure function of the image after geometry, its per-image seed and the shift's spec (no
+    per-sample parameters, no artefact read), so models of one geometry see the same bits. Run condition by
+    condition (``plan_items(order="benchmark")``, as the demo runs), the next model's pass finds each image here
+    instead of decoding and corrupting it again: the demo's ten zoo models on 57 ImageNet-C conditions computed
+    each corruption ten times (``benchmarks/shared_shift_pixels.py``). Only passes in this process use it (loader
+    workers cannot share it), and only the last ``conditions`` conditions are kept.
+
+    Example:
+        >>> memo = ShiftedPixels(conditions=1)
+        >>> memo.table(("a",))[0] = (torch.zeros(1), "")
+        >>> len(memo.table(("b",))), ("a",) in memo._tables
+        (0, False)
+
+    """
+
+    def __init__(self, conditions: int = 1) -> None:
+        self.conditions = conditions
+        self._tables: OrderedDict[tuple[Any, ...], dict[int, tuple[torch.Tensor, str]]] = OrderedDict()
+
+    def table(self, key: tuple[Any, ...]) -> dict[int, tuple[torch.Tensor, str]]:
+        """The (pixels, conversion note) of each dataset index computed so far under ``key``."""
+        if key in self._tables:
+            self._tables.move_to_end(key)
+        else:
+            self._tables[key] = {}
+            while len(self._tables) > self.conditions:
+                self._tables.popitem(last=False)
+        return self._tables[key]
+
+    @staticmethod
+    def key(geometry: Any, shift: Shift, run_seed: int, dataset: Dataset, benchmark: str) -> tuple[Any, ...] | None:
+        """What the shifted pixels depend on, or None when they cannot be shared (per-sample parameters or read
+        artefacts, a geometry that does not pickle).
+        """
+        if shift.kind != "pixel" or shift.needs():
+            return None
+        try:
+            geometry_digest = hashlib.sha256(pickle.dumps(geometry)).hexdigest()
+        except Exception:  # noqa: BLE001 - an unpicklable geometry is simply not shared
+            return None
+        return (geometry_digest, shift.cache_key, run_seed, benchmark, str(getattr(dataset, "root", "")))
+
+
+#: the process's shared shifted pixels (see :class:`ShiftedPixels`)
+SHIFTED_PIXELS = ShiftedPixels()
+
+
 class PixelDataset(torch.utils.data.Dataset):
-    """Items ``(position, pixels | None, failure reason | None, note)`` for the requested samples."""
+    """Items ``(position, pixels | None, failure reason | None, note)`` for the requested samples.
+
+    With ``memo`` (a table of :class:`ShiftedPixels`; in-process loading only), shifted pixels are looked up by
+    dataset index before decoding and stored after shifting.
+    """
 
     def __init__(
         self,
@@ -47,8 +105,10 @@ class PixelDataset(torch.utils.data.Dataset):
         run_seed: int = 0,
         class_names: Sequence[str] = (),
         shift_params: Sequence[dict] | None = None,
+        memo: dict[int, tuple[torch.Tensor, str]] | None = None,
     ) -> None:
         self.dataset = dataset
+        self.memo = memo
         self.indices = list(indices)
         self.geometry = geometry
         self.shift = shift if shift is not None and shift.kind == "pixel" else None
@@ -62,6 +122,9 @@ class PixelDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, position: int) -> tuple[int, torch.Tensor | None, str | None, str]:
         i = self.indices[position]
+        if self.memo is not None and i in self.memo:
+            pixels, note = self.memo[i]
+            return position, pixels, None, note
         try:
             image, note = self.dataset.load(i)
         except BadImageError as err:
@@ -77,6 +140,8 @@ class PixelDataset(torch.utils.data.Dataset):
                 params=self.shift_params[i] if self.shift_params is not None else {},
             )
             pixels = self.shift.apply(pixels, ctx).clamp_(0.0, 1.0)
+            if self.memo is not None:
+                self.memo[i] = (pixels, note)
         return position, pixels, None, note
 
 

@@ -28,7 +28,7 @@ from zeroshift.artefacts import ArtefactKind, kinds
 from zeroshift.core.outputs import ArtefactRows
 from zeroshift.core.vectors import Cache, VectorBank, missing_keys
 from zeroshift.engine.classifier import Classifier
-from zeroshift.engine.loader import PixelDataset, default_workers, make_loader
+from zeroshift.engine.loader import SHIFTED_PIXELS, PixelDataset, ShiftedPixels, default_workers, make_loader
 from zeroshift.engine.options import RunOptions, autocast
 from zeroshift.engine.progress import progress_bar
 from zeroshift.errors import UsageError
@@ -346,20 +346,26 @@ class Producer:
         """Batches of the condition's samples at ``indices`` through a geometry (default: the model's) and a pixel
         shift.
         """
-        pixels = PixelDataset(
-            scope.dataset,
-            indices,
-            geometry if geometry is not None else model.preprocess.geometry,
-            scope.shift,
-            scope.seed,
-            scope.benchmark.class_display_names(scope.dataset),
-            shift_params,
-        )
+        geometry = geometry if geometry is not None else model.preprocess.geometry
         workers = default_workers() if self.options.workers is None else self.options.workers
         if len(indices) <= IN_PROCESS_IMAGES:
             workers = (
                 0  # starting a worker pool costs more than it saves on a few images (benchmarks/small_conditions.py)
             )
+        memo = None
+        if workers == 0 and scope.shift is not None and shift_params is None:
+            key = ShiftedPixels.key(geometry, scope.shift, scope.seed, scope.dataset, scope.benchmark.canonical)
+            memo = SHIFTED_PIXELS.table(key) if key is not None else None
+        pixels = PixelDataset(
+            scope.dataset,
+            indices,
+            geometry,
+            scope.shift,
+            scope.seed,
+            scope.benchmark.class_display_names(scope.dataset),
+            shift_params,
+            memo,
+        )
         return make_loader(pixels, self.options.batch_size, workers, pin_memory=self.device.type == "cuda")
 
     def classifier(self, scope: Any) -> Classifier:
