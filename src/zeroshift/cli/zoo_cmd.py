@@ -11,6 +11,32 @@ from rich.table import Table
 app = typer.Typer(help="The zoo: small CLIP-style and supervised models trained on FactorWorld.", no_args_is_help=True)
 
 
+def _hf_table() -> Table | None:
+    """The shipped transformers-format zoo models (None when there are none)."""
+    from zeroshift.zoo.hf_zoo import hf_manifest
+
+    models = hf_manifest()["models"]
+    if not models:
+        return None
+    table = Table(title="zoo models in transformers' formats (hf:zoo/NAME for the CLIP, lmm:zoo/NAME for the LLaVAs)")
+    for col in ("name", "kind", "family", "params", "training data", "loss", "vision tower", "val top-1", "KB"):
+        table.add_column(col, no_wrap=col == "name")
+    for name, entry in models.items():
+        info = entry["info"]
+        table.add_row(
+            name,
+            entry["kind"],
+            info["family"],
+            f"{info['params']:,}",
+            info["training_data"],
+            info["loss"],
+            info.get("vision_tower", "–"),
+            f"{info['extra']['val']['top1']:.3f}",
+            f"{entry['bytes'] // 1024}",
+        )
+    return table
+
+
 @app.command("ls")
 def ls() -> None:
     """List the shipped zoo models with their six-factor metadata."""
@@ -35,26 +61,8 @@ def ls() -> None:
         )
     console = Console(width=max(Console().width, 140))  # never squeeze the table into 80 columns
     console.print(table)
-    from zeroshift.zoo.hf_zoo import hf_manifest
-
-    models = hf_manifest()["models"]
-    if models:
-        hf = Table(title="zoo models in transformers' formats (hf:zoo/NAME for the CLIP, lmm:zoo/NAME for the LLaVAs)")
-        for col in ("name", "kind", "family", "params", "training data", "loss", "vision tower", "val top-1", "KB"):
-            hf.add_column(col, no_wrap=col == "name")
-        for name, entry in models.items():
-            info = entry["info"]
-            hf.add_row(
-                name,
-                entry["kind"],
-                info["family"],
-                f"{info['params']:,}",
-                info["training_data"],
-                info["loss"],
-                info.get("vision_tower", "–"),
-                f"{info['extra']['val']['top1']:.3f}",
-                f"{entry['bytes'] // 1024}",
-            )
+    hf = _hf_table()
+    if hf is not None:
         console.print(hf)
 
 
@@ -103,29 +111,7 @@ def recipes() -> None:
         image = r.get("image", {"arch": f"(from {r.get('parent')})"})
         table.add_row(n, r["kind"], str(image["arch"]), r.get("loss", "-"), r["data"]["distribution"],
                       str(r["data"]["size"]), str(r["steps"]))  # fmt: skip
-    console = Console(width=max(Console().width, 140))  # never squeeze the table into 80 columns
-    console.print(table)
-    from zeroshift.zoo.hf_zoo import hf_manifest
-
-    models = hf_manifest()["models"]
-    if models:
-        hf = Table(title="zoo models in transformers' formats (hf:zoo/NAME for the CLIP, lmm:zoo/NAME for the LLaVAs)")
-        for col in ("name", "kind", "family", "params", "training data", "loss", "vision tower", "val top-1", "KB"):
-            hf.add_column(col, no_wrap=col == "name")
-        for name, entry in models.items():
-            info = entry["info"]
-            hf.add_row(
-                name,
-                entry["kind"],
-                info["family"],
-                f"{info['params']:,}",
-                info["training_data"],
-                info["loss"],
-                info.get("vision_tower", "–"),
-                f"{info['extra']['val']['top1']:.3f}",
-                f"{entry['bytes'] // 1024}",
-            )
-        console.print(hf)
+    Console(width=max(Console().width, 140)).print(table)  # never squeeze the table into 80 columns
 
 
 @app.command("train-hf")
