@@ -83,7 +83,7 @@ class RunRecord:
         return cls(
             run_id=uuid.uuid4().hex,
             schema_version=SCHEMA_VERSION,
-            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
             **fields,
         )
 

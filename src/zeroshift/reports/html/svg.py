@@ -618,7 +618,7 @@ def image_pairs(pairs: Sequence[ImagePair], title: str, size: int = 48, per_row:
     svg = Svg(width, height, title)
     for i, p in enumerate(pairs):
         x0, y0 = (i % per_row) * cell + pad / 2, (i // per_row) * (size + 2 * line + 12) + 2
-        svg.open("g", tooltip=p.tooltip, data_entry=p.entry or None)
+        svg.open("g", tooltip=p.tooltip, class_="mark", data_entry=p.entry or None)
         for dx, uri in ((0.0, p.left), (size + gap, p.right)):
             if uri is None:
                 svg.el("rect", x=x0 + dx, y=y0, width=float(size), height=float(size), fill="#ddd")
