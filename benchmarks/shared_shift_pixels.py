@@ -29,7 +29,7 @@ def encode_all(models: list[str], n: int, shared: bool) -> float:
     key = loader.ShiftedPixels.key
     if not shared:
         loader.ShiftedPixels.key = staticmethod(lambda *a: None)  # type: ignore[method-assign]
-    loader.SHIFTED_PIXELS._tables.clear()
+    loader.SHIFTED_PIXELS.clear()
     try:
         runner = Runner(RunOptions(cache_dir=tempfile.mkdtemp(), workers=0, device="cpu", bootstrap=0))
         for model in models:  # load the models and their clean features first: only the shifted passes are timed

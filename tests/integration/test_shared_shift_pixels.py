@@ -23,7 +23,7 @@ def _features(cache, shared: bool, monkeypatch) -> tuple[dict[str, torch.Tensor]
         return apply(self, pixels, ctx)
 
     monkeypatch.setattr(Corruption, "apply", counting)
-    loader.SHIFTED_PIXELS._tables.clear()  # nothing from an earlier test
+    loader.SHIFTED_PIXELS.clear()  # nothing from an earlier test
     if not shared:
         monkeypatch.setattr(loader.ShiftedPixels, "key", staticmethod(lambda *a: None))
     runner = Runner(RunOptions(cache_dir=cache, workers=0, bootstrap=0))

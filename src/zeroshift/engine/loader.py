@@ -71,6 +71,10 @@ class ShiftedPixels:
                 self._tables.popitem(last=False)
         return self._tables[key]
 
+    def clear(self) -> None:
+        """Forget every condition (a fresh start for a benchmark or a test)."""
+        self._tables.clear()
+
     @staticmethod
     def key(geometry: Any, shift: Shift, run_seed: int, dataset: Dataset, benchmark: str) -> tuple[Any, ...] | None:
         """What the shifted pixels depend on, or None when they cannot be shared (per-sample parameters or read
